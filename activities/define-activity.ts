@@ -31,8 +31,8 @@ export function defineActivity<S extends z.ZodType, O>(
     const ctx: StepContext = {
       log: log.child({
         activity: name,
-        workflowId: info.workflowExecution.workflowId,
-        runId: info.workflowExecution.runId,
+        workflowId: info.workflowExecution?.workflowId,
+        runId: info.workflowExecution?.runId,
         attempt: info.attempt,
       }),
       progress: (p) => activity.heartbeat(p),
