@@ -3,6 +3,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { PlumbError, badInput } from './errors.js';
+import { SEARCH_ATTRIBUTES } from './pipeline-contracts.js';
+import { formatIssues } from './zod-issues.js';
 
 /**
  * The stack file (`temporal-dev.yml` by default): where Temporal is, how the local dev server is
@@ -11,10 +13,21 @@ import { PlumbError, badInput } from './errors.js';
  */
 const Port = z.number().int().min(1).max(65535);
 const SearchAttributeType = z.enum(['Keyword', 'Text', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList']);
+const SEARCH_ATTRIBUTE_TYPE_NAMES: Record<string, z.infer<typeof SearchAttributeType>> = {
+  KEYWORD: 'Keyword',
+  TEXT: 'Text',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
 
 const TemporalSection = z.strictObject({
   /** host:port of an existing cluster; when absent, plumb uses the dev server below. */
   address: z.string().min(1).optional(),
+  /** Web UI of that cluster, for links to runs (the dev server's UI is known). */
+  uiUrl: z.url().optional(),
   namespace: z.string().min(1).default('default'),
   apiKey: z.string().min(1).optional(),
   tls: z
@@ -33,7 +46,9 @@ const DevServerSection = z.strictObject({
   uiPort: Port.default(8233),
   metricsPort: Port.default(9233),
   sqliteFile: z.string().default('.plumb/temporal.sqlite'),
-  searchAttributes: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), SearchAttributeType).default({}),
+  searchAttributes: z
+    .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), SearchAttributeType)
+    .default(() => Object.fromEntries(Object.values(SEARCH_ATTRIBUTES).map((k) => [k.name, SEARCH_ATTRIBUTE_TYPE_NAMES[k.type]!]))),
 });
 
 const TaskQueuesSection = z.strictObject({
@@ -46,6 +61,11 @@ const ServingSection = z.strictObject({
   port: Port.default(8080),
 });
 
+const PipelinesSection = z.strictObject({
+  /** Folders whose top-level `<name>.ts` files are pipelines (see workflows/pipeline.ts). */
+  dirs: z.array(z.string()).min(1).default(['pipelines']),
+});
+
 const ArtifactsSection = z.strictObject({
   dir: z.string().default('.plumb/artifacts'),
 });
@@ -56,6 +76,9 @@ export const StackConfigFile = z.strictObject({
   taskQueues: TaskQueuesSection.prefault({}),
   serving: ServingSection.prefault({}),
   artifacts: ArtifactsSection.prefault({}),
+  pipelines: PipelinesSection.prefault({}),
+  /** Pid/state files and process logs of a running stack. */
+  stateDir: z.string().default('.plumb'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
@@ -122,9 +145,19 @@ export function parseStackConfig(raw: unknown, file: string, env: Env = {}): Sta
     t.tls = { ...t.tls, ...Object.fromEntries(Object.entries(tlsFromEnv).filter(([, v]) => v)) };
   }
 
+  for (const key of Object.values(SEARCH_ATTRIBUTES)) {
+    const declared = config.devServer.searchAttributes[key.name];
+    const expected = SEARCH_ATTRIBUTE_TYPE_NAMES[key.type];
+    if (declared !== expected) {
+      throw badInput(`${file}: devServer.searchAttributes.${key.name}: plumb needs it, declared as ${expected}`);
+    }
+  }
+
   const within = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   config.devServer.sqliteFile = within(config.devServer.sqliteFile);
   config.artifacts.dir = within(config.artifacts.dir);
+  config.stateDir = within(config.stateDir);
+  config.pipelines.dirs = config.pipelines.dirs.map(within);
   if (t.tls) {
     for (const k of ['ca', 'cert', 'key'] as const) {
       const v = t.tls[k];
@@ -134,18 +167,9 @@ export function parseStackConfig(raw: unknown, file: string, env: Env = {}): Sta
   return { ...config, file, baseDir, usesDevServer: t.address === undefined };
 }
 
-/** `devServer.frontendPort: expected number, received string; foo: unknown key` */
-export function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.join('.');
-      if (issue.code === 'unrecognized_keys') {
-        const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
-        return `unknown key${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
-      }
-      return `${path || '(root)'}: ${issue.message}`;
-    })
-    .join('; ');
+/** The Temporal Web UI, when known. */
+export function temporalUiUrl(config: StackConfig): string | undefined {
+  return config.usesDevServer ? `http://${config.devServer.host}:${config.devServer.uiPort}` : config.temporal.uiUrl;
 }
 
 /** The address workers and clients connect to. */

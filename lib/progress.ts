@@ -1,16 +1,18 @@
+import { z } from 'zod';
+
 /**
  * What a long step reports while it runs. Activities turn it into heartbeats (and so into the
  * workflow's current details); the CLI prints it as progress lines.
+ * `stage` says what is being done ("ingest", "train"); `done`/`total` count `unit`s (rows, trees, chunks).
  */
-export interface Progress {
-  /** What is being done, e.g. "ingest", "train". */
-  stage: string;
-  /** Units done so far and, when known, in total. */
-  done: number;
-  total?: number;
-  unit: string; // "rows", "trees", "iterations", "chunks"
-  message?: string;
-}
+export const Progress = z.object({
+  stage: z.string(),
+  done: z.number(),
+  total: z.number().optional(),
+  unit: z.string(),
+  message: z.string().optional(),
+});
+export type Progress = z.infer<typeof Progress>;
 
 export type ProgressSink = (progress: Progress) => void;
 

@@ -7,9 +7,11 @@ import { type StackConfig, temporalAddress } from './config.js';
  * or an existing cluster (self-hosted or Temporal Cloud) with TLS and/or an API key.
  * `Connection.connect(opts)` and `NativeConnection.connect(opts)` both accept the result.
  */
-export async function temporalConnectionOptions(config: StackConfig): Promise<ConnectionOptions> {
+export type TemporalConnectionOptions = Pick<ConnectionOptions, 'address' | 'tls'> & { apiKey?: string };
+
+export async function temporalConnectionOptions(config: StackConfig): Promise<TemporalConnectionOptions> {
   const { tls, apiKey } = config.temporal;
-  const options: ConnectionOptions = { address: temporalAddress(config) };
+  const options: TemporalConnectionOptions = { address: temporalAddress(config) };
   if (tls) {
     const read = (path: string | undefined) => (path ? readFile(path) : Promise.resolve(undefined));
     const [ca, cert, key] = await Promise.all([read(tls.ca), read(tls.cert), read(tls.key)]);

@@ -1,8 +1,80 @@
-// Placeholder runner replaced by the full harness in the foundation work.
-import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-const tsc = spawnSync('npx', ['tsc', '-p', '.'], { stdio: 'inherit' });
-if (tsc.status !== 0) process.exit(1);
-const files = ['test/unit', 'test/integration'].flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.test.ts')).map((f) => `${d}/${f}`));
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// `npm test`: type check, then every test file, against one Temporal dev server started here on
+// free ports with a throwaway database, and torn down whatever happens.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { freePort, startDevServer } from '../lib/dev-server.js';
+import { PROJECT_ROOT } from '../lib/project-root.js';
+import { SEARCH_ATTRIBUTES } from '../lib/pipeline-contracts.js';
+import { ensureTemporalCli } from '../lib/temporal-cli.js';
+
+const only = process.argv.slice(2); // optional: run just these test files
+const say = (line: string) => process.stderr.write(`[test] ${line}\n`);
+
+say('type check (tsc)');
+const tsc = spawnSync(process.execPath, [join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', PROJECT_ROOT], { stdio: 'inherit' });
+if (tsc.status !== 0) {
+  say('type check failed');
+  process.exit(1);
+}
+
+const files = only.length
+  ? only
+  : (
+      await Promise.all(
+        ['test/unit', 'test/integration'].map(async (dir) =>
+          (await readdir(join(PROJECT_ROOT, dir))).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f)),
+        ),
+      )
+    ).flat();
+
+const work = await mkdtemp(join(tmpdir(), 'plumb-test-'));
+const cli = await ensureTemporalCli(process.env, say);
+const host = '127.0.0.1';
+const [frontendPort, uiPort, metricsPort, servingPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+const searchAttributes = Object.fromEntries(
+  Object.values(SEARCH_ATTRIBUTES).map((k) => [k.name, k.type === 'BOOL' ? 'Bool' : 'Keyword']),
+);
+say(`starting the Temporal dev server on ${host}:${frontendPort} (UI ${uiPort})`);
+const server = await startDevServer({
+  cli: cli.path,
+  host,
+  frontendPort,
+  uiPort,
+  metricsPort,
+  sqliteFile: join(work, 'temporal.sqlite'),
+  namespace: 'default',
+  searchAttributes,
+  logFile: join(work, 'temporal-server.log'),
+});
+
+// The stack file every integration test starts from (tests derive their own from it).
+const configFile = join(work, 'temporal-dev.yml');
+await writeFile(
+  configFile,
+  stringify({
+    temporal: { namespace: 'default' },
+    devServer: { host, frontendPort, uiPort, metricsPort, sqliteFile: join(work, 'temporal.sqlite'), searchAttributes },
+    serving: { host, port: servingPort },
+    artifacts: { dir: join(work, 'artifacts') },
+    pipelines: { dirs: [join(PROJECT_ROOT, 'pipelines'), join(PROJECT_ROOT, 'test', 'fixtures', 'pipelines')] },
+    stateDir: join(work, 'state'),
+    logLevel: 'warn',
+  }),
+);
+
+let code = 1;
+try {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=600000', ...files],
+    { cwd: PROJECT_ROOT, stdio: 'inherit', env: { ...process.env, PLUMB_TEST_CONFIG: configFile, PLUMB_TEST_WORKDIR: work } },
+  );
+  code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
+} finally {
+  await server.stop();
+  await rm(work, { recursive: true, force: true });
+}
+process.exit(code);

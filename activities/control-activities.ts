@@ -1,0 +1,14 @@
+import type { ArtifactStore } from '../lib/artifact-store.js';
+import type { Logger } from '../lib/logger.js';
+
+export interface ControlActivityDeps {
+  store: ArtifactStore;
+  log: Logger;
+}
+
+/** Every activity the control worker (task queue `plumb-control`) runs. */
+export function createControlActivities(_deps: ControlActivityDeps) {
+  return {};
+}
+
+export type ControlActivities = ReturnType<typeof createControlActivities>;

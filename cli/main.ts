@@ -1,0 +1,27 @@
+import { Command, CommanderError } from 'commander';
+import { DEFAULT_CONFIG_FILE, loadStackConfig } from '../lib/config.js';
+import { messageOf } from '../lib/errors.js';
+import { registerRunCommands } from './run-commands.js';
+import { registerStackCommands } from './stack-commands.js';
+
+const program = new Command('plumb')
+  .description('plumb: ML pipelines as durable Temporal workflows, ONNX models, a serving pool')
+  .option('-c, --config <file>', 'the stack file', process.env.PLUMB_CONFIG ?? DEFAULT_CONFIG_FILE)
+  .showHelpAfterError()
+  .exitOverride();
+
+const loadConfig = () => loadStackConfig(program.opts<{ config: string }>().config);
+
+registerStackCommands(program, loadConfig);
+registerRunCommands(program, loadConfig);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode; // commander has printed the message (or the help)
+  } else {
+    process.stderr.write(`plumb: ${messageOf(err).split('\n').join('\n  ')}\n`);
+    process.exitCode = 1;
+  }
+}
