@@ -2,9 +2,11 @@ import { Context } from '@temporalio/activity';
 import type { z } from 'zod';
 import { formatIssues } from '../lib/zod-issues.js';
 import { PlumbError, toTemporalFailure } from '../lib/errors.js';
+import type { ArtifactStore } from '../lib/artifact-store.js';
 import type { Logger } from '../lib/logger.js';
 import { PROGRESS_SIGNAL } from '../lib/pipeline-contracts.js';
 import type { Progress, ProgressSink } from '../lib/progress.js';
+import { cacheKey, lookupCachedOutput, saveCachedOutput } from './step-cache.js';
 
 const PROGRESS_SIGNAL_INTERVAL_MS = 5_000;
 
@@ -22,13 +24,40 @@ export interface StepContext {
  *
  *   export const ingest = defineActivity(IngestInput, (input, ctx) => ingestDataset(input, deps, ctx));
  */
+export interface ActivityOptions {
+  /**
+   * Cache the output under (name, version, input): bump `version` whenever the step's code
+   * changes what it produces. Callers opt out per call with `{ cache: false }`.
+   */
+  cache?: { store: ArtifactStore; version: number };
+}
+
+/** What a cached step's caller sends and gets: its input plus the cache switch; its output plus `cached`. */
+export type CachedInput<I> = I & { cache?: boolean };
+export type Cached<O> = O & { cached: boolean };
+
 export function defineActivity<S extends z.ZodType, O>(
   name: string,
   schema: S,
   log: Logger,
   run: (input: z.output<S>, ctx: StepContext) => Promise<O>,
-): (input: z.input<S>) => Promise<O> {
-  return async (raw) => {
+): (input: z.input<S>) => Promise<O>;
+export function defineActivity<S extends z.ZodType, O extends object>(
+  name: string,
+  schema: S,
+  log: Logger,
+  run: (input: z.output<S>, ctx: StepContext) => Promise<O>,
+  options: ActivityOptions & { cache: NonNullable<ActivityOptions['cache']> },
+): (input: CachedInput<z.input<S>>) => Promise<Cached<O>>;
+export function defineActivity<S extends z.ZodType, O>(
+  name: string,
+  schema: S,
+  log: Logger,
+  run: (input: z.output<S>, ctx: StepContext) => Promise<O>,
+  options: ActivityOptions = {},
+): (input: CachedInput<z.input<S>>) => Promise<O | Cached<O & object>> {
+  return async (rawWithSwitch) => {
+    const { cache: useCache = true, ...raw } = (rawWithSwitch ?? {}) as CachedInput<Record<string, unknown>>;
     const activity = Context.current();
     const info = activity.info;
     // Heartbeats are only visible on the pending activity; a throttled signal also puts the
@@ -66,9 +95,21 @@ export function defineActivity<S extends z.ZodType, O>(
       signal: activity.cancellationSignal,
     };
     try {
-      const parsed = schema.safeParse(raw);
+      const parsed = schema.safeParse(options.cache ? raw : rawWithSwitch);
       if (!parsed.success) throw new PlumbError('BadInput', `${name}: ${formatIssues(parsed.error)}`);
-      return await run(parsed.data, ctx);
+      if (!options.cache) return await run(parsed.data, ctx);
+      const { store, version } = options.cache;
+      const key = cacheKey(name, version, parsed.data);
+      if (useCache) {
+        const hit = await lookupCachedOutput(store, name, key);
+        if (hit !== undefined) {
+          ctx.log.info('reusing cached step output', { key });
+          return { ...(hit as O & object), cached: true };
+        }
+      }
+      const output = await run(parsed.data, ctx);
+      await saveCachedOutput(store, name, version, key, output);
+      return { ...(output as O & object), cached: false };
     } catch (err) {
       throw toTemporalFailure(err);
     } finally {
