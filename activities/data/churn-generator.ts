@@ -5,7 +5,7 @@ import { ChurnOptions, type ChurnOptionsInput } from '../../lib/data-steps.js';
 
 /**
  * Synthetic customer-churn data for the example pipeline, tests and benchmarks, generated inside
- * DuckDB so that 10M rows never pass through JavaScript. Every random draw is `hash(row, seed, k)`,
+ * DuckDB so that 10M rows never pass through JavaScript. Every random draw is a hash of (row, draw, seed),
  * so a seed gives the same rows on every run and thread count (DuckDB's hash is stable within a
  * DuckDB version). The label follows a known non-linear rule plus noise: month-to-month contracts,
  * a short tenure, many support calls and high charges paid by electronic check raise the churn
@@ -15,7 +15,8 @@ export async function churnSelectSql(db: DuckDBConnection, input: ChurnOptionsIn
   const o = ChurnOptions.parse(input);
   const d = o.drift;
   await db.run(
-    `CREATE OR REPLACE TEMP MACRO u(i, k) AS ((hash(i, ${o.seed}::BIGINT, k) >> 11)::DOUBLE / 9007199254740992.0)`,
+    // One single-argument hash per draw: DuckDB's multi-argument hash(i, seed, k) gives correlated draws.
+    `CREATE OR REPLACE TEMP MACRO u(i, k) AS ((hash(xor((i * 64 + k)::UBIGINT, hash(${o.seed}::BIGINT))) >> 11)::DOUBLE / 9007199254740992.0)`,
   );
   const { nulls, outOfRange, wrongTypes } = o.defects;
   const nullable = (expr: string, k: number) => (nulls > 0 ? `CASE WHEN u(i, ${k}) < ${nulls} THEN NULL ELSE ${expr} END` : expr);
@@ -44,7 +45,7 @@ WITH a AS (
 ), c AS (
   SELECT *,
     round(monthly * greatest(tenure, 1) * (0.97 + 0.06 * u(i, 5)), 2) AS total_charges,
-    -3.1 + 1.5 * (contract = 'month-to-month')::INTEGER + 0.4 * (contract = 'one-year')::INTEGER
+    -2.2 + 1.5 * (contract = 'month-to-month')::INTEGER + 0.4 * (contract = 'one-year')::INTEGER
       + 1.1 * (tenure < 6)::INTEGER - 0.03 * tenure + 0.32 * support_calls
       + 1.0 * (payment_method = 'electronic_check' AND monthly > 70)::INTEGER + 0.02 * (monthly - 65)
       - 0.5 * (usage_gb BETWEEN 10 AND 60)::INTEGER + 0.3 * senior_citizen::INTEGER AS logit
