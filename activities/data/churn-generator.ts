@@ -22,7 +22,7 @@ export async function churnSelectSql(db: DuckDBConnection, input: ChurnOptionsIn
   const nullable = (expr: string, k: number) => (nulls > 0 ? `CASE WHEN u(i, ${k}) < ${nulls} THEN NULL ELSE ${expr} END` : expr);
   let tenure = outOfRange > 0 ? `CASE WHEN u(i, 30) < ${outOfRange} THEN -1 - tenure ELSE tenure END` : 'tenure';
   if (wrongTypes > 0) tenure = `CASE WHEN u(i, 31) < ${wrongTypes} THEN 'unknown' ELSE CAST(${tenure} AS VARCHAR) END`;
-  const monthly = outOfRange > 0 ? `CASE WHEN u(i, 32) < ${outOfRange} THEN monthly * 100 ELSE monthly END` : 'monthly';
+  const monthly = outOfRange > 0 ? `CASE WHEN u(i, 32) < ${outOfRange} THEN round(monthly * 100, 2) ELSE monthly END` : 'monthly';
   return `
 WITH a AS (
   SELECT i,

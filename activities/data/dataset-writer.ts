@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ArtifactStore } from '../../lib/artifact-store.js';
-import { describeQuery, logicalTypes, sqlString } from '../../lib/duckdb.js';
+import { describeQuery, logicalTypes, sqlString, withDuckDB } from '../../lib/duckdb.js';
+import { PlumbError, badInput } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ProgressSink } from '../../lib/progress.js';
 import { type ArtifactRef, type DatasetRef, artifactUri } from '../../lib/refs.js';
@@ -16,7 +17,7 @@ export interface DataDeps {
  * Fixed Parquet writer options: with insertion order preserved, the same rows always produce the
  * same bytes, so a re-run names the same object and stores nothing new.
  */
-const PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880';
+export const PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880';
 
 export interface WrittenDataset {
   dataset: DatasetRef;
@@ -43,16 +44,7 @@ export async function writeDataset(
     const copy = `COPY (${select}) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`;
     if (progress) await runWithProgress(db, copy, progress.sink, progress.stage);
     else await db.run(copy);
-    const file = `read_parquet(${sqlString(tmp)})`;
-    const columns = logicalTypes(await describeQuery(db, `SELECT * FROM ${file}`), source);
-    const meta = await db.runAndReadAll(
-      `SELECT path_in_schema, sum(stats_null_count), sum(row_group_num_rows) FROM parquet_metadata(${sqlString(tmp)}) GROUP BY path_in_schema`,
-    );
-    const nulls = new Map<string, number>();
-    for (const [path, n] of meta.getRowsJS()) nulls.set(String(path), Number(n ?? 0));
-    const rowsReader = await db.runAndReadAll(`SELECT num_rows FROM parquet_file_metadata(${sqlString(tmp)})`);
-    const rows = Number(rowsReader.getRowsJS()[0]?.[0] ?? 0);
-    const described = { rows, columns: columns.map((c) => ({ ...c, nullable: (nulls.get(c.name) ?? 0) > 0 })) };
+    const described = await describeParquet(db, tmp, source);
     await options.check?.(described);
     const stored = await deps.store.putFile(tmp);
     return {
@@ -69,6 +61,29 @@ export async function writeDataset(
   } finally {
     await deps.store.discard(tmp);
   }
+}
+
+/** Row count and column schema of a Parquet file, from its metadata (nullable = has nulls). */
+export async function describeParquet(db: DuckDBConnection, path: string, what: string): Promise<Pick<DatasetRef, 'rows' | 'columns'>> {
+  const columns = logicalTypes(await describeQuery(db, `SELECT * FROM read_parquet(${sqlString(path)})`), what);
+  const meta = await db.runAndReadAll(
+    `SELECT path_in_schema, sum(stats_null_count) FROM parquet_metadata(${sqlString(path)}) GROUP BY path_in_schema`,
+  );
+  const nulls = new Map<string, number>();
+  for (const [column, n] of meta.getRowsJS()) nulls.set(String(column), Number(n ?? 0));
+  const rowsReader = await db.runAndReadAll(`SELECT num_rows FROM parquet_file_metadata(${sqlString(path)})`);
+  const rows = Number(rowsReader.getRowsJS()[0]?.[0] ?? 0);
+  return { rows, columns: columns.map((c) => ({ ...c, nullable: (nulls.get(c.name) ?? 0) > 0 })) };
+}
+
+/** A DatasetRef for a dataset already in the store, named by its sha256 (verified). */
+export async function storedDatasetRef(deps: DataDeps, sha256: string): Promise<DatasetRef> {
+  const path = await deps.store.localPath(sha256);
+  const described = await withDuckDB((db) => describeParquet(db, path, sha256)).catch((err: Error) => {
+    if (err instanceof PlumbError) throw err;
+    throw badInput(`artifact ${sha256} is not a Parquet dataset: ${err.message}`);
+  });
+  return { kind: 'dataset', uri: artifactUri(sha256), sha256, ...described, source: `stored dataset ${sha256.slice(0, 12)}`, createdAt: new Date().toISOString() };
 }
 
 /** Reports DuckDB's own progress (rows processed) every half second while a statement runs. */
