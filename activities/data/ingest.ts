@@ -1,4 +1,6 @@
-import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -32,7 +34,7 @@ interface ReadSource {
   /** A predicate keeping the usable rows, when some rows are dropped after reading. */
   keep?: string;
   /** Counted after the canonical file is written (CSV rejects are only known after the scan). */
-  rejects: () => Promise<{ total: number; count: number; samples: Rejected[] }>;
+  rejects: (writtenRows: number) => Promise<{ total: number; count: number; samples: Rejected[] }>;
   unit: 'line' | 'row';
 }
 
@@ -64,13 +66,13 @@ export async function ingestDataset(input: IngestInput, deps: DataDeps, progress
       const path = resolve(source.path);
       const format = source.format ?? formatOf(path);
       await refuseEmpty(path);
-      const read = await openSource(db, path, format, source.delimiter, params.schema);
+      const read = await openSource(db, path, format, source.delimiter, params.schema, deps.store);
       const select = `SELECT ${read.columns.map(({ name, type }) => `CAST(${sqlIdent(name)} AS ${DUCKDB_TYPE_OF[type]}) AS ${sqlIdent(name)}`).join(', ')} FROM ${read.relation}${read.keep ? ` WHERE ${read.keep}` : ''}`;
       let rejected: IngestResult['rejected'] = { count: 0, share: 0, samples: [] };
       const written = await writeDataset(db, select, deps, `${format} file ${basename(path)}`, {
         progress: { sink: progress, stage: 'ingest' },
         check: async ({ rows, columns }) => {
-          const { total, count, samples } = await read.rejects();
+          const { total, count, samples } = await read.rejects(rows);
           if (total === 0) throw badInput(format === 'csv' || format === 'tsv' ? `${path} has a header but no data rows` : `${path} has no rows`);
           const share = count / total;
           const listed = samples.map((r) => `${read.unit} ${r.line}: ${r.error}`).join('; ');
@@ -145,7 +147,7 @@ async function refuseEmpty(path: string): Promise<void> {
   }
 }
 
-async function openSource(db: DuckDBConnection, path: string, format: DataFormat, delimiter: string | undefined, schema: DeclaredSchema | undefined): Promise<ReadSource> {
+async function openSource(db: DuckDBConnection, path: string, format: DataFormat, delimiter: string | undefined, schema: DeclaredSchema | undefined, store: DataDeps['store']): Promise<ReadSource> {
   try {
     switch (format) {
       case 'csv':
@@ -154,7 +156,7 @@ async function openSource(db: DuckDBConnection, path: string, format: DataFormat
       case 'parquet':
         return await openTable(db, `(SELECT file_row_number + 1 AS __row, * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(path)}, file_row_number = true))`, path, schema, []);
       case 'jsonl':
-        return await openJsonLines(db, path, schema);
+        return await openJsonLines(db, path, schema, store);
       case 'arrow':
         await loadArrowIpc(db, path, 'arrow_input');
         return await openTable(db, 'arrow_input', path, schema, []);
@@ -166,7 +168,8 @@ async function openSource(db: DuckDBConnection, path: string, format: DataFormat
 }
 
 async function openCsv(db: DuckDBConnection, path: string, delim: string, schema: DeclaredSchema | undefined): Promise<ReadSource> {
-  const common = `header = true, delim = ${sqlString(delim)}`;
+  // store_rejects also while sniffing: without it a few malformed lines make the sniffer give up.
+  const common = `header = true, delim = ${sqlString(delim)}, store_rejects = true`;
   const header = await describeQuery(db, `SELECT * FROM read_csv(${sqlString(path)}, ${common}, all_varchar = true)`);
   let typesOption = '';
   let columns: { name: string; type: ColumnType }[];
@@ -178,12 +181,12 @@ async function openCsv(db: DuckDBConnection, path: string, delim: string, schema
   } else {
     columns = logicalTypes(await describeQuery(db, `SELECT * FROM read_csv(${sqlString(path)}, ${common})`), path);
   }
-  const relation = `read_csv(${sqlString(path)}, ${common}, store_rejects = true${typesOption})`;
+  const relation = `read_csv(${sqlString(path)}, ${common}${typesOption})`;
   return {
     relation,
     columns,
     unit: 'line',
-    rejects: async () => {
+    rejects: async (writtenRows) => {
       const errors = await db.runAndReadAll(
         `SELECT line, error_type, column_name, error_message FROM reject_errors ORDER BY line, column_idx`,
       );
@@ -192,9 +195,8 @@ async function openCsv(db: DuckDBConnection, path: string, delim: string, schema
         const n = Number(line);
         if (!byLine.has(n)) byLine.set(n, describeReject(String(type), column === null ? null : String(column), String(message), schema !== undefined));
       }
-      const good = await db.runAndReadAll(`SELECT count(*) FROM ${relation}`);
       const samples = [...byLine].slice(0, SAMPLE_REJECTS).map(([line, error]) => ({ line, error }));
-      return { total: Number(good.getRowsJS()[0]?.[0] ?? 0) + byLine.size, count: byLine.size, samples };
+      return { total: writtenRows + byLine.size, count: byLine.size, samples };
     },
   };
 }
@@ -249,24 +251,31 @@ async function openTable(db: DuckDBConnection, relation: string, path: string, s
   };
 }
 
-async function openJsonLines(db: DuckDBConnection, path: string, schema: DeclaredSchema | undefined): Promise<ReadSource> {
-  const read = (ignoreErrors: boolean) =>
-    db.run(`CREATE OR REPLACE TEMP TABLE json_input AS SELECT * FROM read_json(${sqlString(path)}, format = 'newline_delimited', ignore_errors = ${ignoreErrors})`);
+async function openJsonLines(db: DuckDBConnection, path: string, schema: DeclaredSchema | undefined, store: DataDeps['store']): Promise<ReadSource> {
+  const read = (file: string) =>
+    db.run(`CREATE OR REPLACE TEMP TABLE json_input AS SELECT * FROM read_json(${sqlString(file)}, format = 'newline_delimited')`);
   let malformed: Rejected[] = [];
   try {
-    await read(false);
+    await read(path);
   } catch (err) {
     if (!/json/i.test((err as Error).message)) throw err;
-    malformed = await malformedJsonLines(path);
-    if (malformed.length === 0) throw err;
-    await read(true);
+    // Only when DuckDB refuses the file: find the bad lines and read the good ones from a copy.
+    const good = await store.tempPath('.jsonl');
+    try {
+      malformed = await copyWellFormedJsonLines(path, good);
+      if (malformed.length === 0) throw err;
+      await read(good);
+    } finally {
+      await store.discard(good);
+    }
   }
   return openTable(db, '(SELECT rowid + 1 AS __row, * FROM json_input)', path, schema, malformed);
 }
 
-/** Line numbers of JSON lines that do not parse; only run when DuckDB has refused the file. */
-async function malformedJsonLines(path: string): Promise<Rejected[]> {
+/** Copies the lines that are JSON objects to `out` and returns the others with their line numbers. */
+async function copyWellFormedJsonLines(path: string, out: string): Promise<Rejected[]> {
   const input = isGzip(path) ? createReadStream(path).pipe(createGunzip()) : createReadStream(path);
+  const output = createWriteStream(out);
   const bad: Rejected[] = [];
   let line = 0;
   for await (const text of createInterface({ input, crlfDelay: Infinity })) {
@@ -275,9 +284,12 @@ async function malformedJsonLines(path: string): Promise<Rejected[]> {
     try {
       const value: unknown = JSON.parse(text);
       if (typeof value !== 'object' || value === null || Array.isArray(value)) bad.push({ line, error: 'not a JSON object' });
+      else if (!output.write(text + '\n')) await once(output, 'drain');
     } catch (err) {
       bad.push({ line, error: `malformed JSON: ${(err as Error).message}` });
     }
   }
+  output.end();
+  await finished(output);
   return bad;
 }
