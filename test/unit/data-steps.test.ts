@@ -8,6 +8,7 @@ import { buildFeatures } from '../../activities/data/features.js';
 import { ingestDataset } from '../../activities/data/ingest.js';
 import { profileDataset } from '../../activities/data/profile.js';
 import { splitDataset } from '../../activities/data/split.js';
+import type { ValidateResult } from '../../lib/data-steps.js';
 import { readDatasetColumns } from '../../lib/dataset-columns.js';
 import { DatasetProfile } from '../../lib/dataset-profile.js';
 import { PlumbError } from '../../lib/errors.js';
@@ -147,7 +148,7 @@ describe('data activities', () => {
     const env = new MockActivityEnvironment();
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
-    const result = await env.run(activities.validate, { dataset: churn, suite: churnExpectations });
+    const result = (await env.run(activities.validate, { dataset: churn, suite: churnExpectations })) as ValidateResult;
     assert.equal(result.success, true);
     assert.deepEqual(beats[0], { stage: 'validate', done: 1, unit: 'passes' });
   });
