@@ -1,3 +1,4 @@
+import { createDataActivities } from './data/data-activities.js';
 import type { ArtifactStore } from '../lib/artifact-store.js';
 import type { Logger } from '../lib/logger.js';
 
@@ -7,8 +8,8 @@ export interface ControlActivityDeps {
 }
 
 /** Every activity the control worker (task queue `plumb-control`) runs. */
-export function createControlActivities(_deps: ControlActivityDeps) {
-  return {};
+export function createControlActivities(deps: ControlActivityDeps) {
+  return { ...createDataActivities(deps) };
 }
 
 export type ControlActivities = ReturnType<typeof createControlActivities>;

@@ -29,7 +29,12 @@ export interface ActivityOptions {
    * Cache the output under (name, version, input): bump `version` whenever the step's code
    * changes what it produces. Callers opt out per call with `{ cache: false }`.
    */
-  cache?: { store: ArtifactStore; version: number };
+  cache?: {
+    store: ArtifactStore;
+    version: number;
+    /** More to key on than the input, e.g. the size and mtime of a file the input names. */
+    keyExtra?: (input: never) => Promise<unknown>;
+  };
 }
 
 /** What a cached step's caller sends and gets: its input plus the cache switch; its output plus `cached`. */
@@ -98,8 +103,9 @@ export function defineActivity<S extends z.ZodType, O>(
       const parsed = schema.safeParse(options.cache ? raw : rawWithSwitch);
       if (!parsed.success) throw new PlumbError('BadInput', `${name}: ${formatIssues(parsed.error)}`);
       if (!options.cache) return await run(parsed.data, ctx);
-      const { store, version } = options.cache;
-      const key = cacheKey(name, version, parsed.data);
+      const { store, version, keyExtra } = options.cache;
+      const extra = keyExtra ? await keyExtra(parsed.data as never) : undefined;
+      const key = cacheKey(name, version, extra === undefined ? parsed.data : { input: parsed.data, extra });
       if (useCache) {
         const hit = await lookupCachedOutput(store, name, key);
         if (hit !== undefined) {

@@ -9,7 +9,7 @@ import { profileDataset } from '../activities/data/profile.js';
 import { validateDataset } from '../activities/data/validate.js';
 import { LocalArtifactStore } from '../lib/artifact-store.js';
 import type { StackConfig } from '../lib/config.js';
-import { formatIssues } from '../lib/config.js';
+import { formatIssues } from '../lib/zod-issues.js';
 import { ChurnDefects, DataFormat, DeclaredSchema } from '../lib/data-steps.js';
 import type { DatasetProfile } from '../lib/dataset-profile.js';
 import { PlumbError, badInput } from '../lib/errors.js';

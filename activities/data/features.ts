@@ -1,4 +1,4 @@
-import { formatIssues } from '../../lib/config.js';
+import { formatIssues } from '../../lib/zod-issues.js';
 import { FeaturesInput, type FeaturesResult } from '../../lib/data-steps.js';
 import { describeQuery, logicalTypes, withDuckDB } from '../../lib/duckdb.js';
 import { badInput } from '../../lib/errors.js';

@@ -6,7 +6,7 @@ import { basename, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { formatIssues } from '../../lib/config.js';
+import { formatIssues } from '../../lib/zod-issues.js';
 import {
   type DataFormat,
   type DeclaredSchema,

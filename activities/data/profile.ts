@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { formatIssues } from '../../lib/config.js';
+import { formatIssues } from '../../lib/zod-issues.js';
 import { ProfileInput } from '../../lib/data-steps.js';
 import {
   type ColumnProfile,

@@ -1,4 +1,4 @@
-import { formatIssues } from '../../lib/config.js';
+import { formatIssues } from '../../lib/zod-issues.js';
 import { SplitInput, type SplitResult } from '../../lib/data-steps.js';
 import { sqlIdent, sqlString, withDuckDB } from '../../lib/duckdb.js';
 import { badInput } from '../../lib/errors.js';

@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { formatIssues } from '../../lib/config.js';
+import { formatIssues } from '../../lib/zod-issues.js';
 import { ValidateInput, type ValidateResult } from '../../lib/data-steps.js';
 import { columnTypeOfDuckDB, describeQuery, sqlIdent, sqlString, withDuckDB } from '../../lib/duckdb.js';
 import { PlumbError, badInput } from '../../lib/errors.js';

@@ -13,7 +13,7 @@ import { DUCKDB_TYPE_OF, describeQuery, logicalTypes, sqlIdent, sqlString, withD
 import { ExpectationSuite } from '../../lib/expectations.js';
 import { createLogger } from '../../lib/logger.js';
 import { ignoreProgress } from '../../lib/progress.js';
-import { churnExpectations, churnFeatureOptions, churnFeaturesSql } from '../../pipelines/churn-data.js';
+import { churnExpectations, churnFeatureOptions, churnFeaturesSql } from '../../pipelines/churn/data.js';
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const rowsToRun = sizes.length ? sizes : [1_000_000, 10_000_000];

@@ -27,7 +27,7 @@ test('generate, ingest --json, validate and profile work end to end as commands'
   const ref = DatasetRef.parse(JSON.parse(ingest.stdout));
   assert.equal(ref.rows, 1500);
 
-  const validate = plumb('data', 'validate', ref.sha256, '--suite', join(import.meta.dirname, '../../pipelines/churn-data.ts'), '--json');
+  const validate = plumb('data', 'validate', ref.sha256, '--suite', join(import.meta.dirname, '../../pipelines/churn/data.ts'), '--json');
   assert.equal(validate.status, 0, validate.stderr);
   assert.equal(ValidationReport.parse(JSON.parse(validate.stdout)).success, true);
 

@@ -13,7 +13,7 @@ import { readDatasetColumns } from '../../lib/dataset-columns.js';
 import { DatasetProfile } from '../../lib/dataset-profile.js';
 import { PlumbError } from '../../lib/errors.js';
 import type { DatasetRef } from '../../lib/refs.js';
-import { churnExpectations, churnFeatureOptions, churnFeaturesSql } from '../../pipelines/churn-data.js';
+import { churnExpectations, churnFeatureOptions, churnFeaturesSql } from '../../pipelines/churn/data.js';
 import { scratch } from './data-fixtures.js';
 
 let s: Awaited<ReturnType<typeof scratch>>;

@@ -1,4 +1,4 @@
-import type { ExpectationSuiteInput } from '../lib/expectations.js';
+import type { ExpectationSuiteInput } from '../../lib/expectations.js';
 
 /**
  * The example churn pipeline's data contract: what the generated (or shipped) churn data must
@@ -45,4 +45,4 @@ SELECT
   churned
 FROM input`;
 
-export const churnFeatureOptions = { label: 'churned', exclude: ['customer_id'] } as const;
+export const churnFeatureOptions = { label: 'churned', exclude: ['customer_id'] };
