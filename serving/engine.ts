@@ -57,9 +57,11 @@ export class InferenceEngine {
   }
 
   async start(): Promise<void> {
-    const execArgv = threadUrl.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [];
     for (let i = 0; i < this.options.threads; i++) {
-      const worker = new Worker(threadUrl, { execArgv });
+      const worker = threadUrl.pathname.endsWith('.ts')
+        ? // Source runs (tsx, no build step): the thread registers tsx before importing its module.
+          new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(threadUrl.href)}))`, { eval: true })
+        : new Worker(threadUrl);
       const thread: Thread = { worker, busy: false, calls: new Map() };
       worker.on('message', (res: ThreadResponse) => {
         const call = thread.calls.get(res.id);
