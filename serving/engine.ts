@@ -32,7 +32,8 @@ interface Pending {
 
 interface Thread {
   worker: Worker;
-  busy: boolean;
+  /** The version key of the batch running on the thread, if any. */
+  running: string | undefined;
   calls: Map<number, { resolve: (r: ThreadResponse) => void; reject: (err: Error) => void }>;
 }
 
@@ -62,7 +63,7 @@ export class InferenceEngine {
         ? // Source runs (tsx, no build step): the thread registers tsx before importing its module.
           new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(threadUrl.href)}))`, { eval: true })
         : new Worker(threadUrl);
-      const thread: Thread = { worker, busy: false, calls: new Map() };
+      const thread: Thread = { worker, running: undefined, calls: new Map() };
       worker.on('message', (res: ThreadResponse) => {
         const call = thread.calls.get(res.id);
         thread.calls.delete(res.id);
@@ -112,7 +113,7 @@ export class InferenceEngine {
   async unload(key: string): Promise<void> {
     this.loaded.delete(key);
     while (this.queue.depthOf(key) > 0) await new Promise((r) => setTimeout(r, 5));
-    await Promise.allSettled(this.threads.map((t) => this.idle(t).then(() => this.call(t, { type: 'unload', id: 0, key }))));
+    await Promise.allSettled(this.threads.map((t) => this.notRunning(t, key).then(() => this.call(t, { type: 'unload', id: 0, key }))));
   }
 
   infer(key: string, feeds: Feeds, rows: number, outputs: string[]): Promise<OutputTensors> {
@@ -137,7 +138,7 @@ export class InferenceEngine {
 
   private pump(): void {
     for (;;) {
-      const thread = this.threads.find((t) => !t.busy);
+      const thread = this.threads.find((t) => t.running === undefined);
       if (!thread) return;
       const batch = this.queue.take(performance.now());
       if (!batch) break;
@@ -153,7 +154,7 @@ export class InferenceEngine {
   }
 
   private async dispatch(thread: Thread, key: string, items: Pending[]): Promise<void> {
-    thread.busy = true;
+    thread.running = key;
     this.inFlight++;
     const rowCounts = items.map((i) => i.rows);
     const rows = rowCounts.reduce((a, b) => a + b, 0);
@@ -171,7 +172,7 @@ export class InferenceEngine {
     } catch (err) {
       for (const item of items) item.reject(err instanceof Error ? err : new InferenceFailure(String(err)));
     } finally {
-      thread.busy = false;
+      thread.running = undefined;
       this.inFlight--;
       this.pump();
     }
@@ -187,7 +188,8 @@ export class InferenceEngine {
     });
   }
 
-  private async idle(thread: Thread): Promise<void> {
-    while (thread.busy) await new Promise((r) => setTimeout(r, 2));
+  /** No new batch of an unloaded key can start, so this only waits out the one running now. */
+  private async notRunning(thread: Thread, key: string): Promise<void> {
+    while (thread.running === key) await new Promise((r) => setTimeout(r, 2));
   }
 }
