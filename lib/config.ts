@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { PlumbError, badInput } from './errors.js';
@@ -59,6 +60,46 @@ const TaskQueuesSection = z.strictObject({
 const ServingSection = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: Port.default(8080),
+  /** Inference worker threads, each with its own onnxruntime session per loaded version. */
+  threads: z.number().int().min(1).max(256).default(() => Math.max(1, availableParallelism() - 1)),
+  /** onnxruntime intra-op threads per session; 1 because parallelism comes from the worker threads. */
+  intraOpThreads: z.number().int().min(1).max(64).default(1),
+  /** Rows merged into one session.run; a single larger request still runs alone, never split. */
+  maxBatchRows: z.number().int().min(1).default(512),
+  /** How long a queued request may wait for companions when a thread is free. */
+  maxQueueDelayMs: z.number().min(0).max(1000).default(1),
+  /** Requests waiting per model version beyond which new ones get 503 + Retry-After. */
+  maxQueueLength: z.number().int().min(1).default(1024),
+  maxRowsPerRequest: z.number().int().min(1).default(10_000),
+  bodyLimitBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+  /** API keys: a YAML/JSON file `[{key, rights: [predict, admin], name?}]` and/or an environment
+   *  variable `key:predict+admin,key2:predict`. With neither, the pool runs without auth. */
+  apiKeysFile: z.string().optional(),
+  apiKeysEnv: z.string().default('PLUMB_API_KEYS'),
+  /** Where the pool caches its applied assignment; default `.plumb/serving-<port>`. */
+  stateDir: z.string().optional(),
+  /** Named key of the desired-assignment document in the artifact store, shared by all pools. */
+  assignmentKey: z.string().default('serving/assignment.json'),
+  assignmentPollMs: z.number().int().min(50).default(2000),
+  circuitBreaker: z
+    .strictObject({
+      /** Outcomes remembered per version. */
+      window: z.number().int().min(1).default(20),
+      /** Failures within the window that open the breaker. */
+      failures: z.number().int().min(1).default(10),
+      cooldownMs: z.number().int().min(0).default(30_000),
+    })
+    .prefault({}),
+  predictionLog: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      flushIntervalMs: z.number().int().min(10).default(5000),
+      /** Records held in memory at most; beyond it new records are dropped and counted. */
+      maxBufferedRecords: z.number().int().min(1).default(100_000),
+    })
+    .prefault({}),
+  /** How long per-version statistics are kept for metric reports. */
+  statsRetentionMinutes: z.number().int().min(1).default(180),
 });
 
 const PipelinesSection = z.strictObject({
@@ -158,6 +199,8 @@ export function parseStackConfig(raw: unknown, file: string, env: Env = {}): Sta
   config.artifacts.dir = within(config.artifacts.dir);
   config.stateDir = within(config.stateDir);
   config.pipelines.dirs = config.pipelines.dirs.map(within);
+  config.serving.stateDir = config.serving.stateDir ? within(config.serving.stateDir) : join(config.stateDir, `serving-${config.serving.port}`);
+  if (config.serving.apiKeysFile) config.serving.apiKeysFile = within(config.serving.apiKeysFile);
   if (t.tls) {
     for (const k of ['ca', 'cert', 'key'] as const) {
       const v = t.tls[k];
