@@ -14,7 +14,6 @@ export const LogisticRegressionParams = z.strictObject({
   maxIterations: z.number().int().min(1).max(10_000).default(200),
   /** Stop when the largest gradient component falls below this. */
   tolerance: z.number().gt(0).default(1e-6),
-  seed: z.number().int().default(1),
 });
 export type LogisticRegressionParams = z.infer<typeof LogisticRegressionParams>;
 
