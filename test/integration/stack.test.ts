@@ -1,0 +1,112 @@
+// The stack as a user runs it: `plumb up`, `plumb run … --wait --json`, `plumb down`, and a
+// control worker killed with SIGKILL in the middle of a step.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { freePort } from '../../lib/dev-server.js';
+import { PROJECT_ROOT } from '../../lib/project-root.js';
+import { readStackState } from '../../cli/stack.js';
+import { type Suite, type WorkerProcess, connectTestClient, createSuite, startWorkerProcess } from './harness.js';
+
+const run = promisify(execFile);
+const plumb = (suite: Suite, ...args: string[]) =>
+  run(process.execPath, [join(PROJECT_ROOT, 'bin', 'plumb.js'), '--config', suite.file, ...args], { cwd: PROJECT_ROOT, maxBuffer: 64 * 1024 * 1024 });
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('plumb up / run / down', () => {
+  let suite: Suite;
+  let pids: number[] = [];
+
+  before(async () => {
+    const host = '127.0.0.1';
+    suite = await createSuite('stack', {
+      devServer: {
+        host,
+        frontendPort: await freePort(),
+        uiPort: await freePort(),
+        metricsPort: await freePort(),
+      },
+      serving: { host, port: await freePort() },
+    });
+  });
+  after(async () => {
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  test('up starts the stack, run --wait --json prints the result, down leaves no process behind', async () => {
+    await plumb(suite, 'up');
+    const state = await readStackState(suite.config);
+    assert.ok(state?.ready);
+    pids = [state.pid, ...state.children.map((c) => c.pid)];
+    assert.deepEqual(state.children.map((c) => c.name).sort(), ['control-worker', 'serving-pool', 'temporal-server']);
+
+    const { stdout } = await plumb(suite, 'run', 'churn', '--param', 'rows=5000', '--wait', '--json');
+    const out = JSON.parse(stdout) as { pipeline: string; result: { rows: number; label: string } };
+    assert.equal(out.pipeline, 'churn');
+    assert.equal(out.result.rows, 5000);
+    assert.equal(out.result.label, 'churned');
+
+    await assert.rejects(plumb(suite, 'dev'), (err: { stderr: string }) => {
+      assert.match(err.stderr, new RegExp(`port.* already in use: ${suite.config.devServer.frontendPort} \\(devServer.frontendPort`));
+      return true;
+    });
+
+    await plumb(suite, 'down');
+    assert.deepEqual(pids.filter(isAlive), []);
+    assert.equal(await readStackState(suite.config), undefined);
+  });
+});
+
+describe('control worker killed mid-step', () => {
+  let suite: Suite;
+  const workers: WorkerProcess[] = [];
+  before(async () => (suite = await createSuite('sigkill')));
+  after(async () => {
+    for (const w of workers) await w.stop();
+  });
+
+  test('a new worker finishes the run with the same result as an uninterrupted run', async () => {
+    const { client, close } = await connectTestClient(suite.config);
+    try {
+      const params = { rows: 1_500_000, seed: 7 };
+      workers.push(await startWorkerProcess(suite, 'control'));
+      const first = await client.workflow.start('churn', {
+        taskQueue: suite.config.taskQueues.control,
+        workflowId: `churn-killed-${Date.now()}`,
+        args: [{ params, cache: false }],
+      });
+      // Wait until the ingest activity has reported progress, then kill the worker running it.
+      for (;;) {
+        const d = await first.describe();
+        if (d.raw.pendingActivities?.some((a) => a.activityType?.name === 'ingest' && a.heartbeatDetails)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await workers[0]!.kill('SIGKILL');
+      workers.push(await startWorkerProcess(suite, 'control'));
+      const interrupted = await first.result();
+
+      const second = await client.workflow.execute('churn', {
+        taskQueue: suite.config.taskQueues.control,
+        workflowId: `churn-uninterrupted-${Date.now()}`,
+        args: [{ params, cache: false }],
+      });
+      assert.equal(interrupted.result.rows, 1_500_000);
+      assert.deepEqual(interrupted.result, second.result);
+      const history = await first.fetchHistory();
+      const retried = history.events?.some((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1);
+      assert.ok(retried, 'the ingest activity ran a second attempt on the new worker');
+    } finally {
+      await close();
+    }
+  });
+});
