@@ -6,7 +6,7 @@ import { createDataActivities } from '../../activities/data/data-activities.js';
 import { storedDatasetRef } from '../../activities/data/dataset-writer.js';
 import { buildFeatures } from '../../activities/data/features.js';
 import { ingestDataset } from '../../activities/data/ingest.js';
-import { profileDataset } from '../../activities/data/profile.js';
+import { profileDataset, readDatasetProfile } from '../../activities/data/profile.js';
 import { splitDataset } from '../../activities/data/split.js';
 import type { ValidateResult } from '../../lib/data-steps.js';
 import { readDatasetColumns } from '../../lib/dataset-columns.js';
@@ -45,6 +45,11 @@ describe('profile', () => {
     assert.deepEqual(contract.categorical!.top.map((t) => t.value).sort(), ['month-to-month', 'one-year', 'two-year']);
     assert.equal(contract.categorical!.top.reduce((a, t) => a + t.count, 0), 4000);
     assert.equal(contract.categorical!.otherCount, 0);
+  });
+
+  test('the profile can be found from the dataset it describes', async () => {
+    assert.deepEqual(await readDatasetProfile(s.store, churn.sha256), profile);
+    assert.equal(await readDatasetProfile(s.store, 'f'.repeat(64)), undefined);
   });
 
   test('dates get their range and every column its null count', () => {
