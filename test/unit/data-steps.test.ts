@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
@@ -92,6 +93,18 @@ describe('split', () => {
     assert.equal(all.length, 4000);
     assert.equal(new Set(all).size, 4000);
     assert.ok(Math.abs(parts[1]!.length / 4000 - 0.2) < 0.03, `test share ${parts[1]!.length / 4000}`);
+  });
+
+  test('the assignment is the portable md5 rule, reproducible outside DuckDB', async () => {
+    // fraction = the upper 64 bits of md5(id || salt), little-endian, top 53 bits / 2^53.
+    const fraction = (id: string) => {
+      const digest = createHash('md5').update(id + 'pepper').digest();
+      return Number(digest.readBigUInt64LE(8) >> 11n) / 2 ** 53;
+    };
+    const { test: testPart } = await splitDataset({ dataset: churn, by: 'customer_id', test: 0.2, salt: 'pepper' }, s.deps);
+    const all = (await readDatasetColumns(await s.store.localPath(churn.sha256), ['customer_id'])).columns.get('customer_id') as string[];
+    const got = (await readDatasetColumns(await s.store.localPath(testPart.sha256), ['customer_id'])).columns.get('customer_id') as string[];
+    assert.deepEqual(got, all.filter((id) => fraction(id) < 0.2));
   });
 
   test('a row stays in its part when other rows are added', async () => {
