@@ -1,4 +1,5 @@
 import { Table, Utf8, type Vector, makeVector, vectorFromArray } from 'apache-arrow';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { describeQuery, logicalTypes, sqlIdent, sqlString, withDuckDB } from './duckdb.js';
 import { badInput } from './errors.js';
 import type { ColumnSchema, ColumnType } from './refs.js';
@@ -41,9 +42,10 @@ export async function readDatasetColumns(parquetPath: string, names?: string[]):
     const countRows = await db.runAndReadAll(`SELECT count(*) FROM ${source}`);
     const rows = Number(countRows.getRows()[0]?.[0] ?? 0);
 
+    const enums = await lowCardinalityValues(db, source, typed.filter((c) => c.type === 'string').map((c) => c.name));
     const columns = typed.map(({ type }) => (isNumericType(type) ? new Float64Array(rows) : new Array<string | null>(rows)));
     const hasNull = typed.map(() => false);
-    const result = await db.stream(`SELECT ${typed.map(({ name, type }) => selectAs(name, type)).join(', ')} FROM ${source}`);
+    const result = await db.stream(`SELECT ${typed.map(({ name, type }) => selectAs(name, type, enums.get(name))).join(', ')} FROM ${source}`);
     let offset = 0;
     for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
       const n = chunk.rowCount;
@@ -76,8 +78,31 @@ export async function readDatasetColumns(parquetPath: string, names?: string[]):
   });
 }
 
-function selectAs(name: string, type: ColumnType): string {
+/** Above this many distinct values a text column is decoded string by string. */
+const ENUM_LIMIT = 4096;
+
+/**
+ * The distinct values of the text columns that have few of them. Such columns are read as DuckDB
+ * ENUMs, whose chunks hold small integer codes into one dictionary, so each string is decoded once
+ * instead of once per row (categorical features read several times faster this way).
+ */
+async function lowCardinalityValues(db: DuckDBConnection, source: string, names: string[]): Promise<Map<string, string[]>> {
+  if (names.length === 0) return new Map();
+  const approx = (await db.runAndReadAll(`SELECT ${names.map((n) => `approx_count_distinct(${sqlIdent(n)})`).join(', ')} FROM ${source}`)).getRowsJS()[0]!;
+  const few = names.filter((_, i) => Number(approx[i]) < ENUM_LIMIT / 2);
+  if (few.length === 0) return new Map();
+  const lists = (await db.runAndReadAll(`SELECT ${few.map((n) => `list(DISTINCT ${sqlIdent(n)} ORDER BY ${sqlIdent(n)})`).join(', ')} FROM ${source}`)).getRowsJS()[0]!;
+  const enums = new Map<string, string[]>();
+  few.forEach((name, i) => {
+    const values = ((lists[i] ?? []) as unknown[]).filter((v): v is string => typeof v === 'string');
+    if (values.length > 0 && values.length <= ENUM_LIMIT) enums.set(name, values);
+  });
+  return enums;
+}
+
+function selectAs(name: string, type: ColumnType, enumValues?: string[]): string {
   const id = sqlIdent(name);
+  if (enumValues) return `CAST(${id} AS ENUM(${enumValues.map(sqlString).join(', ')}))`;
   if (isNumericType(type)) return `CAST(${id} AS DOUBLE)`;
   if (type === 'date') return `CAST(${id} AS VARCHAR)`;
   if (type === 'timestamp') return `strftime(CAST(${id} AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%gZ')`;

@@ -5,8 +5,6 @@ import type { ColumnType } from './refs.js';
 export interface DuckDBOptions {
   /** Worker threads; DuckDB's default (all cores) when absent. */
   threads?: number;
-  /** Directory DuckDB may spill to, e.g. the artifact store's tmp folder. */
-  tempDirectory?: string;
 }
 
 /**
@@ -19,7 +17,6 @@ export interface DuckDBOptions {
 export async function withDuckDB<T>(fn: (db: DuckDBConnection) => Promise<T>, options: DuckDBOptions = {}): Promise<T> {
   const settings: Record<string, string> = { preserve_insertion_order: 'true' };
   if (options.threads !== undefined) settings.threads = String(options.threads);
-  if (options.tempDirectory !== undefined) settings.temp_directory = options.tempDirectory;
   const instance = await DuckDBInstance.create(':memory:', settings);
   const db = await instance.connect();
   await db.run(`SET TimeZone = 'UTC'`);

@@ -46,7 +46,8 @@ const SAMPLE_REJECTS = 10;
  * settings), so identical input always yields the same sha256 and a re-ingest stores nothing new.
  * With `schema`, names and types are enforced; otherwise they are inferred. Malformed rows (with
  * their line numbers) are dropped when their share stays within `maxBadRowShare`, else the step
- * fails naming them.
+ * fails naming them. A generated source (`{ generate: 'churn', … }`) is written as is: its
+ * schema is known and it has no malformed rows.
  *
  *   const { dataset } = await ingestDataset({ source: { path: 'data/churn.csv.gz' } }, { store, log });
  */

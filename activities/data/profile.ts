@@ -3,7 +3,7 @@ import { formatIssues } from '../../lib/zod-issues.js';
 import { ProfileInput } from '../../lib/data-steps.js';
 import {
   type ColumnProfile,
-  type DatasetProfile,
+  DatasetProfile,
   PROFILE_BINS,
   PROFILE_QUANTILES,
   PROFILE_TOP_VALUES,
@@ -11,7 +11,7 @@ import {
 import { sqlIdent, sqlString, withDuckDB } from '../../lib/duckdb.js';
 import { badInput } from '../../lib/errors.js';
 import { type ProgressSink, ignoreProgress } from '../../lib/progress.js';
-import type { ArtifactRef, ColumnSchema } from '../../lib/refs.js';
+import { type ArtifactRef, type ColumnSchema, Sha256 } from '../../lib/refs.js';
 import { type DataDeps, datasetSource, storeJson } from './dataset-writer.js';
 
 /**
@@ -32,8 +32,24 @@ export async function profileDataset(
   const source = await datasetSource(deps.store, dataset);
   const result = await withDuckDB((db) => computeProfile(db, source, dataset.columns, dataset.sha256, progress), { threads: deps.threads });
   const profile = await storeJson(deps.store, result);
+  await deps.store.putNamed(profileKey(dataset.sha256), profile.sha256);
   deps.log.info('profiled dataset', { dataset: dataset.sha256, profile: profile.sha256 });
   return { profile, result };
+}
+
+/** The named entry that points from a dataset to its latest profile ("stored beside the dataset"). */
+const profileKey = (datasetSha256: string) => `datasets/${datasetSha256}/profile`;
+
+/**
+ * The profile stored for a dataset by `profileDataset`, or undefined when it was never profiled;
+ * drift detection reads its training data's profile this way.
+ *
+ *   const reference = await readDatasetProfile(store, model.trainingData.sha256);
+ */
+export async function readDatasetProfile(store: DataDeps['store'], datasetSha256: string): Promise<DatasetProfile | undefined> {
+  const pointer = await store.getNamed(profileKey(Sha256.parse(datasetSha256)));
+  if (!pointer) return undefined;
+  return DatasetProfile.parse(JSON.parse((await store.get(pointer.toString('utf8'))).toString('utf8')));
 }
 
 const isNumeric = (c: ColumnSchema) => c.type === 'integer' || c.type === 'double';

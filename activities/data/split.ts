@@ -9,7 +9,9 @@ import { type DataDeps, writeDataset } from './dataset-writer.js';
 /**
  * Split step: assigns every row to train, test or validation from the md5 of its id (and the
  * salt), a function that gives the same answer on every machine and DuckDB version, so a row
- * lands in the same part on every run. Without stratification a row's part depends on its id
+ * lands in the same part on every run. Exactly: fraction = (upper 64 bits of md5(id as text ||
+ * salt), read little-endian) >> 11, divided by 2^53; test below `test`, validation below
+ * `test + validation`, train above. Without stratification a row's part depends on its id
  * alone; with `stratify`, rows of each class are ordered by that hash and cut at the fractions,
  * so every part keeps the class proportions exactly. Row order is kept within each part.
  *

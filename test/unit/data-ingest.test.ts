@@ -73,6 +73,30 @@ describe('ingest reads every format', () => {
     assert.equal(dataset.rows, 2);
   });
 
+  test('reads quoted CSV fields with delimiters, quotes and newlines inside', async () => {
+    const path = await s.file('quoted.csv', 'name,note\n"Smith, J","said ""hi""\nthen left"\nplain,x\n');
+    const { dataset } = await ingestDataset({ source: { path } }, s.deps);
+    const data = await readDatasetColumns(await s.store.localPath(dataset.sha256));
+    assert.deepEqual(data.columns.get('name'), ['Smith, J', 'plain']);
+    assert.deepEqual(data.columns.get('note'), ['said "hi"\nthen left', 'x']);
+  });
+
+  test('reads a CSV with a declared delimiter and an explicit schema', async () => {
+    const path = await s.file('semi.txt', 'id;when;amount\n1;2024-03-01;2.5\n2;2024-03-02;\n');
+    const { dataset } = await ingestDataset(
+      {
+        source: { path, format: 'csv', delimiter: ';' },
+        schema: [{ name: 'id', type: 'integer', nullable: false }, { name: 'when', type: 'date' }, { name: 'amount', type: 'double' }],
+      },
+      s.deps,
+    );
+    assert.deepEqual(dataset.columns, [
+      { name: 'id', type: 'integer', nullable: false },
+      { name: 'when', type: 'date', nullable: false },
+      { name: 'amount', type: 'double', nullable: true },
+    ]);
+  });
+
   test('generates the churn data as an ingest source', async () => {
     const { dataset } = await ingestDataset({ source: { generate: 'churn', rows: 1000, seed: 2 } }, s.deps);
     assert.equal(dataset.rows, 1000);

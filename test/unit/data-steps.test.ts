@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
@@ -6,7 +7,7 @@ import { createDataActivities } from '../../activities/data/data-activities.js';
 import { storedDatasetRef } from '../../activities/data/dataset-writer.js';
 import { buildFeatures } from '../../activities/data/features.js';
 import { ingestDataset } from '../../activities/data/ingest.js';
-import { profileDataset } from '../../activities/data/profile.js';
+import { profileDataset, readDatasetProfile } from '../../activities/data/profile.js';
 import { splitDataset } from '../../activities/data/split.js';
 import type { ValidateResult } from '../../lib/data-steps.js';
 import { readDatasetColumns } from '../../lib/dataset-columns.js';
@@ -45,6 +46,11 @@ describe('profile', () => {
     assert.deepEqual(contract.categorical!.top.map((t) => t.value).sort(), ['month-to-month', 'one-year', 'two-year']);
     assert.equal(contract.categorical!.top.reduce((a, t) => a + t.count, 0), 4000);
     assert.equal(contract.categorical!.otherCount, 0);
+  });
+
+  test('the profile can be found from the dataset it describes', async () => {
+    assert.deepEqual(await readDatasetProfile(s.store, churn.sha256), profile);
+    assert.equal(await readDatasetProfile(s.store, 'f'.repeat(64)), undefined);
   });
 
   test('dates get their range and every column its null count', () => {
@@ -87,6 +93,18 @@ describe('split', () => {
     assert.equal(all.length, 4000);
     assert.equal(new Set(all).size, 4000);
     assert.ok(Math.abs(parts[1]!.length / 4000 - 0.2) < 0.03, `test share ${parts[1]!.length / 4000}`);
+  });
+
+  test('the assignment is the portable md5 rule, reproducible outside DuckDB', async () => {
+    // fraction = the upper 64 bits of md5(id || salt), little-endian, top 53 bits / 2^53.
+    const fraction = (id: string) => {
+      const digest = createHash('md5').update(id + 'pepper').digest();
+      return Number(digest.readBigUInt64LE(8) >> 11n) / 2 ** 53;
+    };
+    const { test: testPart } = await splitDataset({ dataset: churn, by: 'customer_id', test: 0.2, salt: 'pepper' }, s.deps);
+    const all = (await readDatasetColumns(await s.store.localPath(churn.sha256), ['customer_id'])).columns.get('customer_id') as string[];
+    const got = (await readDatasetColumns(await s.store.localPath(testPart.sha256), ['customer_id'])).columns.get('customer_id') as string[];
+    assert.deepEqual(got, all.filter((id) => fraction(id) < 0.2));
   });
 
   test('a row stays in its part when other rows are added', async () => {
