@@ -9,6 +9,7 @@ import type { Progress, ProgressSink } from '../lib/progress.js';
 import { cacheKey, lookupCachedOutput, saveCachedOutput } from './step-cache.js';
 
 const PROGRESS_SIGNAL_INTERVAL_MS = 5_000;
+const LIVENESS_HEARTBEAT_MS = 5_000;
 
 export interface StepContext {
   log: Logger;
@@ -86,6 +87,9 @@ export function defineActivity<S extends z.ZodType, O>(
       if (timer) return;
       timer = setTimeout(sendLatest, Math.max(0, lastSent + PROGRESS_SIGNAL_INTERVAL_MS - Date.now()));
     };
+    // A step that cannot report progress for a while (one long DuckDB query) still heartbeats,
+    // so heartbeat timeouts only catch dead workers.
+    const alive = setInterval(() => activity.heartbeat(latest), LIVENESS_HEARTBEAT_MS);
     const ctx: StepContext = {
       log: log.child({
         activity: name,
@@ -120,6 +124,7 @@ export function defineActivity<S extends z.ZodType, O>(
       throw toTemporalFailure(err);
     } finally {
       clearTimeout(timer);
+      clearInterval(alive);
     }
   };
 }

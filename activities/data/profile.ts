@@ -30,7 +30,11 @@ export async function profileDataset(
   if (!parsed.success) throw badInput(`profile: ${formatIssues(parsed.error)}`);
   const { dataset } = parsed.data;
   const source = await datasetSource(deps.store, dataset);
-  const result = await withDuckDB((db) => computeProfile(db, source, dataset.columns, dataset.sha256, progress), { threads: deps.threads });
+  const result = await withDuckDB((db) => computeProfile(db, source, dataset.columns, dataset.sha256, progress), {
+    // One thread: parallel float sums (means, stddevs) differ in their last bits from run to run,
+    // and the stored report must be byte-identical for identical data.
+    threads: 1,
+  });
   const profile = await storeJson(deps.store, result);
   await deps.store.putNamed(profileKey(dataset.sha256), profile.sha256);
   deps.log.info('profiled dataset', { dataset: dataset.sha256, profile: profile.sha256 });
