@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { DEFAULT_CONFIG_FILE, loadStackConfig } from '../lib/config.js';
 import { messageOf } from '../lib/errors.js';
+import { registerDataCommands } from './data.js';
+import { registerDemoCommand } from './demo.js';
 import { registerRunCommands } from './run-commands.js';
 import { registerStackCommands } from './stack-commands.js';
 
@@ -14,6 +16,8 @@ const loadConfig = () => loadStackConfig(program.opts<{ config: string }>().conf
 
 registerStackCommands(program, loadConfig);
 registerRunCommands(program, loadConfig);
+registerDemoCommand(program, loadConfig);
+registerDataCommands(program, loadConfig);
 
 try {
   await program.parseAsync(process.argv);

@@ -4,16 +4,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { PROJECT_ROOT } from '../../lib/project-root.js';
 import { DatasetRef } from '../../lib/refs.js';
 import { DatasetProfile } from '../../lib/dataset-profile.js';
 import { ValidationReport } from '../../lib/expectations.js';
 
 let dir: string;
-const entry = join(import.meta.dirname, 'data-cli-entry.ts');
-const plumb = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', entry, join(dir, 'store'), ...args], { encoding: 'utf8' });
+const plumb = (...args: string[]) =>
+  spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'plumb.js'), '--config', join(dir, 'stack.yml'), ...args], { encoding: 'utf8' });
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'plumb-cli-'));
+  await writeFile(join(dir, 'stack.yml'), 'artifacts:\n  dir: store\n');
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
