@@ -1,0 +1,72 @@
+import { DuckDBInstance, type DuckDBConnection, type JS } from '@duckdb/node-api';
+import type { ParquetSource } from '../../lib/drift-contracts.js';
+import { PlumbError, badInput, notFound } from '../../lib/errors.js';
+
+/**
+ * A throw-away in-memory DuckDB connection for one monitoring step, plus the quoting the steps
+ * need to put column names and paths that come from outside into SQL safely.
+ */
+export interface SqlSession {
+  rows(sql: string): Promise<Record<string, JS>[]>;
+  run(sql: string): Promise<void>;
+  close(): void;
+}
+
+export async function openSqlSession(): Promise<SqlSession> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn: DuckDBConnection = await instance.connect();
+  return {
+    rows: async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJS(),
+    run: async (sql) => {
+      await conn.run(sql);
+    },
+    close: () => {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+export const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+/** Exact: DuckDB parses the shortest round-trip decimal string back to the same double. */
+export const doubleLiteral = (x: number): string => {
+  if (!Number.isFinite(x)) throw new Error(`not a finite number: ${x}`);
+  return `CAST('${x}' AS DOUBLE)`;
+};
+
+/**
+ * Creates view `name` over the Parquet files of `source`, after checking every path or glob
+ * matches at least one file (NotFound naming `field` otherwise).
+ */
+export async function parquetView(session: SqlSession, name: string, source: ParquetSource, field: string): Promise<void> {
+  const paths = typeof source === 'string' ? [source] : source;
+  for (const path of paths) {
+    const [row] = await session.rows(`SELECT count(*)::INTEGER AS n FROM glob(${literal(path)})`);
+    if (!row || row.n === 0) throw notFound(`${field}: no file matches "${path}"`);
+  }
+  const list = `[${paths.map(literal).join(', ')}]`;
+  try {
+    await session.run(`CREATE VIEW ${ident(name)} AS SELECT * FROM read_parquet(${list}, union_by_name = true)`);
+    await session.rows(`SELECT * FROM ${ident(name)} LIMIT 0`);
+  } catch (err) {
+    throw badInput(`${field}: cannot read as Parquet (${paths.join(', ')}): ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Column name → DuckDB type of a view. */
+export async function columnTypes(session: SqlSession, view: string): Promise<Map<string, string>> {
+  const rows = await session.rows(`DESCRIBE ${ident(view)}`);
+  return new Map(rows.map((r) => [String(r.column_name), String(r.column_type)]));
+}
+
+const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*|BOOLEAN)$/;
+
+/** Checks `column` exists in `view` (and is numeric when asked), naming `field` in the error. */
+export function requireColumn(types: Map<string, string>, column: string, numeric: boolean, field: string, side: string): void {
+  const type = types.get(column);
+  if (type === undefined) throw badInput(`${field}: no column "${column}" in the ${side} data`);
+  if (numeric && !NUMERIC.test(type)) {
+    throw new PlumbError('BadInput', `${field}: column "${column}" of the ${side} data is ${type}, expected a numeric type for a numeric feature`);
+  }
+}
