@@ -18,7 +18,7 @@ import {
 } from '../../lib/metrics/drift.js';
 import { ignoreProgress, type ProgressSink } from '../../lib/progress.js';
 import type { DatasetRef } from '../../lib/refs.js';
-import { columnTypes, doubleLiteral, ident, openSqlSession, parquetView, requireColumn, type SqlSession } from './duckdb-session.js';
+import { columnTypes, doubleLiteral, ident, openSqlSession, fileView, requireColumn, type SqlSession } from './duckdb-session.js';
 
 /** Bars per feature in the report's histograms. */
 const HISTOGRAM_BINS = 20;
@@ -48,8 +48,8 @@ export async function computeDrift(
 ): Promise<DriftResult> {
   const session = await openSqlSession();
   try {
-    await parquetView(session, 'ref', await resolveSource(input.reference, deps.store, 'reference'), 'reference');
-    await parquetView(session, 'cur', input.current, 'current');
+    await fileView(session, 'ref', await resolveSource(input.reference, deps.store, 'reference'), 'reference');
+    await fileView(session, 'cur', input.current, 'current');
     const refTypes = await columnTypes(session, 'ref');
     const curTypes = await columnTypes(session, 'cur');
     const columns: Column[] = input.features.map((f, i) => {
@@ -63,7 +63,7 @@ export async function computeDrift(
       let types = refTypes;
       if (input.predictions.reference !== undefined) {
         view = 'pred_ref';
-        await parquetView(session, view, await resolveSource(input.predictions.reference, deps.store, 'predictions.reference'), 'predictions.reference');
+        await fileView(session, view, await resolveSource(input.predictions.reference, deps.store, 'predictions.reference'), 'predictions.reference');
         types = await columnTypes(session, view);
       }
       input.predictions.columns.forEach((c, i) => {

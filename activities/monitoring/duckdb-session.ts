@@ -36,21 +36,24 @@ export const doubleLiteral = (x: number): string => {
 };
 
 /**
- * Creates view `name` over the Parquet files of `source`, after checking every path or glob
- * matches at least one file (NotFound naming `field` otherwise).
+ * Creates view `name` over the files of `source` (CSV when every path ends in .csv, Parquet
+ * otherwise), after checking every path or glob matches at least one file (NotFound naming
+ * `field` otherwise).
  */
-export async function parquetView(session: SqlSession, name: string, source: ParquetSource, field: string): Promise<void> {
+export async function fileView(session: SqlSession, name: string, source: ParquetSource, field: string): Promise<void> {
   const paths = typeof source === 'string' ? [source] : source;
   for (const path of paths) {
     const [row] = await session.rows(`SELECT count(*)::INTEGER AS n FROM glob(${literal(path)})`);
     if (!row || row.n === 0) throw notFound(`${field}: no file matches "${path}"`);
   }
   const list = `[${paths.map(literal).join(', ')}]`;
+  const csv = paths.every((p) => p.toLowerCase().endsWith('.csv'));
+  const reader = csv ? `read_csv(${list}, header = true, union_by_name = true)` : `read_parquet(${list}, union_by_name = true)`;
   try {
-    await session.run(`CREATE VIEW ${ident(name)} AS SELECT * FROM read_parquet(${list}, union_by_name = true)`);
+    await session.run(`CREATE VIEW ${ident(name)} AS SELECT * FROM ${reader}`);
     await session.rows(`SELECT * FROM ${ident(name)} LIMIT 0`);
   } catch (err) {
-    throw badInput(`${field}: cannot read as Parquet (${paths.join(', ')}): ${(err as Error).message.split('\n')[0]}`);
+    throw badInput(`${field}: cannot read as ${csv ? 'CSV' : 'Parquet'} (${paths.join(', ')}): ${(err as Error).message.split('\n')[0]}`);
   }
 }
 
