@@ -30,7 +30,7 @@ export function renderDriftReport(input: DriftReportInput): string {
 <header>
 <h1>${esc(input.title)}</h1>
 <p class="meta">Generated ${esc(input.generatedAt)} · reference ${fmtInt(drift.rows.reference)} rows · current ${fmtInt(drift.rows.current)} rows</p>
-<p class="verdict ${drift.dataset.drifted ? 'bad' : 'good'}">${verdict}: ${drift.dataset.driftedFeatures.length} of ${drift.features.length} features drifted (share ${fmt(drift.dataset.share)}, threshold ${fmt(drift.dataset.threshold)})</p>
+<p class="verdict ${drift.dataset.drifted ? 'bad' : drift.dataset.driftedFeatures.length > 0 ? 'warn' : 'good'}">${verdict}: ${drift.dataset.driftedFeatures.length} of ${drift.features.length} features drifted (share ${fmt(drift.dataset.share)}, threshold ${fmt(drift.dataset.threshold)})</p>
 <p class="legend"><span class="swatch ref"></span> reference <span class="swatch cur"></span> current · bars are shares of each sample</p>
 </header>
 <main>
@@ -198,7 +198,7 @@ main{padding:8px 28px 40px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:26px 0 10px}
 .meta{color:#5b6573;margin:2px 0}
 .verdict{display:inline-block;padding:4px 10px;border-radius:4px;font-weight:600;margin:8px 0}
-.verdict.bad{background:#fde8e8;color:#a11d1d}.verdict.good{background:#e5f5ea;color:#17663a}
+.verdict.bad{background:#fde8e8;color:#a11d1d}.verdict.warn{background:#fdf3dc;color:#8a5a00}.verdict.good{background:#e5f5ea;color:#17663a}
 td.bad,span.bad{color:#a11d1d;font-weight:600}td.good,span.good{color:#17663a}
 table{border-collapse:collapse;background:#fff;border:1px solid #dde1e6;font-size:13px}
 th,td{padding:4px 9px;border-bottom:1px solid #eceff2;text-align:left;white-space:nowrap}
