@@ -8,17 +8,21 @@ import {
 } from '../../lib/drift-contracts.js';
 import { PlumbError, badInput } from '../../lib/errors.js';
 import {
+  binCounts,
   chiSquaredContingency,
   datasetVerdict,
   featureVerdict,
   jensenShannonDistance,
   ksTwoSamplePValue,
+  mergeEcdfs,
   normaliseWasserstein,
+  populationStd,
   psi,
+  quantileLinear,
 } from '../../lib/metrics/drift.js';
 import { ignoreProgress, type ProgressSink } from '../../lib/progress.js';
 import type { DatasetRef } from '../../lib/refs.js';
-import { columnTypes, doubleLiteral, ident, openSqlSession, fileView, requireColumn, type SqlSession } from './duckdb-session.js';
+import { columnTypes, fileView, ident, openSqlSession, requireColumn, type SqlSession } from './duckdb-session.js';
 
 /** Bars per feature in the report's histograms. */
 const HISTOGRAM_BINS = 20;
@@ -34,9 +38,10 @@ interface Column {
 }
 
 /**
- * Compares the current window with the reference, feature by feature, in DuckDB: KS and
- * Wasserstein over the merged sorted values of both samples, PSI and Jensen–Shannon over bins at
- * the reference's deciles, chi-squared and Jensen–Shannon for categories. Nulls and non-finite
+ * Compares the current window with the reference, feature by feature: DuckDB reads, filters and
+ * sorts each numeric sample, then one merge of the two sorted samples gives KS and Wasserstein and
+ * binary searches give PSI and Jensen–Shannon over bins at the reference's deciles; categories are
+ * counted in DuckDB for chi-squared, Jensen–Shannon and PSI. Nulls and non-finite
  * values are left out of every statistic and counted as `nulls`.
  *
  *   const result = await computeDrift(DriftInput.parse({ reference: 'train.parquet', current: 'log/*.parquet', features }), { store });
@@ -107,64 +112,37 @@ async function resolveSource(source: ParquetSource | DatasetRef, store: Artifact
   return store.localPath(source.sha256);
 }
 
-/** The finite values of one column, as DOUBLE, tagged with their side (0 reference, 1 current). */
-function numericSides(c: Column): string {
-  const r = `CAST(${ident(c.referenceColumn)} AS DOUBLE)`;
-  const k = `CAST(${ident(c.currentColumn)} AS DOUBLE)`;
-  return `SELECT 0 AS s, ${r} AS v FROM ${ident(c.referenceView)} WHERE isfinite(${r})
-          UNION ALL SELECT 1 AS s, ${k} AS v FROM cur WHERE isfinite(${k})`;
-}
-
+/**
+ * DuckDB filters and sorts each sample (the heavy part); one linear merge of the two sorted arrays
+ * then gives KS and Wasserstein, and binary searches give the bin counts.
+ */
 async function numericDrift(session: SqlSession, c: Column, t: DriftThresholds): Promise<FeatureDrift> {
-  const quantiles = Array.from({ length: t.bins - 1 }, (_, k) => (k + 1) / t.bins);
-  const [totals] = await session.rows(`
-    SELECT (SELECT count(*) FROM ${ident(c.referenceView)})::BIGINT AS r_total, (SELECT count(*) FROM cur)::BIGINT AS c_total`);
-  const [stats] = await session.rows(`
-    SELECT count(*) FILTER (WHERE s = 0)::BIGINT AS n_ref,
-           count(*) FILTER (WHERE s = 1)::BIGINT AS n_cur,
-           stddev_pop(v) FILTER (WHERE s = 0) AS sd,
-           min(v) AS lo, max(v) AS hi,
-           quantile_cont(v, [${quantiles.join(', ')}]) FILTER (WHERE s = 0) AS q
-    FROM (${numericSides(c)})`);
-  const nRef = Number(stats?.n_ref ?? 0);
-  const nCur = Number(stats?.n_cur ?? 0);
-  requireValues(c, nRef, nCur);
-  const refStd = Number(stats?.sd ?? 0);
-  const lo = Number(stats?.lo);
-  const hi = Number(stats?.hi);
+  const sortedFinite = (view: string, column: string) => {
+    const v = `CAST(${ident(column)} AS DOUBLE)`;
+    return session.doubles(`SELECT ${v} FROM ${ident(view)} WHERE isfinite(${v}) ORDER BY 1`);
+  };
+  const [totals] = await session.rows(
+    `SELECT (SELECT count(*) FROM ${ident(c.referenceView)})::BIGINT AS r_total, (SELECT count(*) FROM cur)::BIGINT AS c_total`,
+  );
+  const ref = await sortedFinite(c.referenceView, c.referenceColumn);
+  const cur = await sortedFinite('cur', c.currentColumn);
+  requireValues(c, ref.length, cur.length);
 
-  // KS and Wasserstein from the cumulative counts at each distinct value of the merged samples.
-  // h = max |ca·nCur − cb·nRef| is exact in integers; D = h / (nRef·nCur).
-  const [ecdf] = await session.rows(`
-    WITH u AS (
-      SELECT v, count(*) FILTER (WHERE s = 0) AS a, count(*) FILTER (WHERE s = 1) AS b
-      FROM (${numericSides(c)}) GROUP BY v),
-    cum AS (
-      SELECT sum(a) OVER w AS ca, sum(b) OVER w AS cb, lead(v) OVER (ORDER BY v) - v AS dx
-      FROM u WINDOW w AS (ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
-    SELECT max(abs(ca * ${nCur} - cb * ${nRef}))::DOUBLE AS h,
-           sum(abs(ca::DOUBLE / ${nRef} - cb::DOUBLE / ${nCur}) * dx) AS w
-    FROM cum`);
-  const d = Number(ecdf?.h ?? 0) / nRef / nCur;
-  const distance = Number(ecdf?.w ?? 0);
-  const ks = ksTwoSamplePValue(nRef, nCur, d);
-
-  const edges = [...new Set((stats?.q as number[] | null) ?? [])].sort((a, b) => a - b);
-  const binOf = edges.length === 0 ? '0' : edges.map((e) => `(v >= ${doubleLiteral(e)})::INTEGER`).join(' + ');
-  const width = (hi - lo) / HISTOGRAM_BINS;
-  const barOf = width > 0 ? `least(CAST(floor((v - ${doubleLiteral(lo)}) / ${doubleLiteral(width)}) AS INTEGER), ${HISTOGRAM_BINS - 1})` : '0';
-  const binned = await session.rows(`
-    SELECT s, ${binOf} AS bin, ${barOf} AS bar, count(*)::BIGINT AS n FROM (${numericSides(c)}) GROUP BY ALL`);
-  const bins = [new Array<number>(edges.length + 1).fill(0), new Array<number>(edges.length + 1).fill(0)];
-  const bars = [new Array<number>(HISTOGRAM_BINS).fill(0), new Array<number>(HISTOGRAM_BINS).fill(0)];
-  for (const row of binned) {
-    const side = Number(row.s);
-    const n = Number(row.n);
-    bins[side]![Number(row.bin)]! += n;
-    bars[side]![Number(row.bar)]! += n;
-  }
-  const [refBins, curBins] = bins as [number[], number[]];
+  const { h, distance } = mergeEcdfs(ref, cur);
+  const d = h / ref.length / cur.length;
+  const ks = ksTwoSamplePValue(ref.length, cur.length, d);
+  const refStd = populationStd(ref);
   const normalised = normaliseWasserstein(distance, refStd);
+
+  const edges = [...new Set(Array.from({ length: t.bins - 1 }, (_, k) => quantileLinear(ref, (k + 1) / t.bins)))].sort((a, b) => a - b);
+  const refBins = binCounts(ref, edges);
+  const curBins = binCounts(cur, edges);
+  const lo = Math.min(ref[0]!, cur[0]!);
+  const hi = Math.max(ref[ref.length - 1]!, cur[cur.length - 1]!);
+  const bars = Array.from({ length: HISTOGRAM_BINS + 1 }, (_, i) => (i === HISTOGRAM_BINS ? hi : lo + ((hi - lo) * i) / HISTOGRAM_BINS));
+  const splits = hi > lo ? bars.slice(1, -1) : [];
+  const pad = (xs: number[]) => (xs.length === HISTOGRAM_BINS ? xs : [...xs, ...new Array<number>(HISTOGRAM_BINS - xs.length).fill(0)]);
+
   const scores = {
     psi: psi(refBins, curBins),
     jensenShannon: jensenShannonDistance(refBins, curBins),
@@ -174,19 +152,14 @@ async function numericDrift(session: SqlSession, c: Column, t: DriftThresholds):
   return {
     name: c.name,
     type: 'numeric',
-    ...featureVerdict('numeric', nRef, nCur, scores, t),
-    reference: { rows: nRef, nulls: Number(totals?.r_total) - nRef },
-    current: { rows: nCur, nulls: Number(totals?.c_total) - nCur },
+    ...featureVerdict('numeric', ref.length, cur.length, scores, t),
+    reference: { rows: ref.length, nulls: Number(totals?.r_total) - ref.length },
+    current: { rows: cur.length, nulls: Number(totals?.c_total) - cur.length },
     psi: scores.psi,
     jensenShannon: scores.jensenShannon,
     ks: { statistic: d, pValue: ks.pValue, pValueMethod: ks.method },
     wasserstein: { distance, normalised, referenceStd: refStd },
-    histogram: {
-      kind: 'numeric',
-      edges: Array.from({ length: HISTOGRAM_BINS + 1 }, (_, i) => (i === HISTOGRAM_BINS ? hi : lo + i * width)),
-      reference: bars[0]!,
-      current: bars[1]!,
-    },
+    histogram: { kind: 'numeric', edges: bars, reference: pad(binCounts(ref, splits)), current: pad(binCounts(cur, splits)) },
   };
 }
 

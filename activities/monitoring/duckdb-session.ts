@@ -8,6 +8,8 @@ import { PlumbError, badInput, notFound } from '../../lib/errors.js';
  */
 export interface SqlSession {
   rows(sql: string): Promise<Record<string, JS>[]>;
+  /** The first column of a query returning DOUBLE values without nulls, in result order. */
+  doubles(sql: string): Promise<Float64Array>;
   run(sql: string): Promise<void>;
   close(): void;
 }
@@ -17,6 +19,25 @@ export async function openSqlSession(): Promise<SqlSession> {
   const conn: DuckDBConnection = await instance.connect();
   return {
     rows: async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJS(),
+    doubles: async (sql) => {
+      const result = await conn.run(sql);
+      const chunks: Float64Array[] = [];
+      let total = 0;
+      for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+        const vector = chunk.getColumnVector(0);
+        const values = new Float64Array(chunk.rowCount);
+        for (let i = 0; i < values.length; i++) values[i] = vector.getItem(i) as number;
+        chunks.push(values);
+        total += values.length;
+      }
+      const all = new Float64Array(total);
+      let offset = 0;
+      for (const c of chunks) {
+        all.set(c, offset);
+        offset += c.length;
+      }
+      return all;
+    },
     run: async (sql) => {
       await conn.run(sql);
     },
@@ -29,12 +50,6 @@ export async function openSqlSession(): Promise<SqlSession> {
 
 export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 export const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
-/** Exact: DuckDB parses the shortest round-trip decimal string back to the same double. */
-export const doubleLiteral = (x: number): string => {
-  if (!Number.isFinite(x)) throw new Error(`not a finite number: ${x}`);
-  return `CAST('${x}' AS DOUBLE)`;
-};
-
 /**
  * Creates view `name` over the files of `source` (CSV when every path ends in .csv, Parquet
  * otherwise), after checking every path or glob matches at least one file (NotFound naming

@@ -308,3 +308,98 @@ export function normaliseWasserstein(distance: number, referenceStd: number): nu
 }
 
 export const WASSERSTEIN_STD_FLOOR = 0.001;
+
+/**
+ * The q-quantile of sorted values with numpy's default 'linear' method (`np.quantile(x, q)`),
+ * including numpy's two-sided interpolation formula, so bin edges agree to the last bit.
+ */
+export function quantileLinear(sorted: Float64Array, q: number): number {
+  const n = sorted.length;
+  const virtual = (n - 1) * q;
+  if (virtual >= n - 1) return sorted[n - 1]!;
+  if (virtual < 0) return sorted[0]!;
+  const lo = Math.floor(virtual);
+  const t = virtual - lo;
+  const a = sorted[lo]!;
+  const b = sorted[lo + 1]!;
+  const diff = b - a;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
+
+/** Number of sorted values strictly below x. */
+export function countBelow(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Counts per bin for ascending split points: bin k holds splits[k−1] ≤ v < splits[k], the bin
+ * `np.searchsorted(splits, v, side='right')` assigns; there are splits.length + 1 bins.
+ */
+export function binCounts(sorted: Float64Array, splits: readonly number[]): number[] {
+  const counts: number[] = [];
+  let previous = 0;
+  for (const e of splits) {
+    const below = countBelow(sorted, e);
+    counts.push(below - previous);
+    previous = below;
+  }
+  counts.push(sorted.length - previous);
+  return counts;
+}
+
+/**
+ * The two-sample KS numerator and the 1-Wasserstein distance from one merge of two sorted samples:
+ * `h = max |i·n2 − j·n1|` over the distinct values (so D = h / (n1·n2), exact in integers), and
+ * Σ |F1 − F2| · Δx, which is `scipy.stats.wasserstein_distance(u, v)`.
+ */
+export function mergeEcdfs(a: Float64Array, b: Float64Array): { h: number; distance: number } {
+  const n1 = a.length;
+  const n2 = b.length;
+  let i = 0;
+  let j = 0;
+  let h = 0;
+  let sum = 0;
+  let compensation = 0;
+  while (i < n1 || j < n2) {
+    const v = j >= n2 || (i < n1 && a[i]! <= b[j]!) ? a[i]! : b[j]!;
+    while (i < n1 && a[i] === v) i++;
+    while (j < n2 && b[j] === v) j++;
+    const d = Math.abs(i * n2 - j * n1);
+    if (d > h) h = d;
+    if (i < n1 || j < n2) {
+      const next = j >= n2 ? a[i]! : i >= n1 ? b[j]! : Math.min(a[i]!, b[j]!);
+      // Neumaier summation: two million terms summed naively would drift from numpy's pairwise sum.
+      const term = Math.abs(i / n1 - j / n2) * (next - v);
+      const t = sum + term;
+      compensation += Math.abs(sum) >= Math.abs(term) ? sum - t + term : term - t + sum;
+      sum = t;
+    }
+  }
+  return { h, distance: sum + compensation };
+}
+
+/** Population standard deviation (`np.std(x)`, ddof 0), two-pass with compensated sums. */
+export function populationStd(values: Float64Array): number {
+  const n = values.length;
+  const mean = compensatedSum(values, (v) => v) / n;
+  return Math.sqrt(compensatedSum(values, (v) => (v - mean) * (v - mean)) / n);
+}
+
+function compensatedSum(values: Float64Array, f: (v: number) => number): number {
+  let sum = 0;
+  let c = 0;
+  for (let k = 0; k < values.length; k++) {
+    const x = f(values[k]!);
+    const t = sum + x;
+    c += Math.abs(sum) >= Math.abs(x) ? sum - t + x : x - t + sum;
+    sum = t;
+  }
+  return sum + c;
+}

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { computeDrift } from '../../activities/monitoring/drift.js';
 import { DriftInput, type FeatureDrift } from '../../lib/drift-contracts.js';
 import { PlumbError } from '../../lib/errors.js';
-import { chiSquaredContingency, jensenShannonDistance, ksTwoSamplePValue, psi } from '../../lib/metrics/drift.js';
+import { binCounts, chiSquaredContingency, jensenShannonDistance, ksTwoSamplePValue, mergeEcdfs, psi, quantileLinear } from '../../lib/metrics/drift.js';
 import type { Feature } from '../../lib/refs.js';
 import { writeSyntheticParquet } from '../support/synthetic-parquet.js';
 
@@ -109,6 +109,19 @@ describe('drift maths', () => {
 
   test('chi-squared with a single category has no degrees of freedom and p = 1', () => {
     assert.deepEqual(chiSquaredContingency([10], [20]), { statistic: 0, pValue: 1, dof: 0 });
+  });
+
+  test('quantiles interpolate linearly between order statistics, as np.quantile does', () => {
+    const sorted = Float64Array.from([1, 2, 3, 4]);
+    assert.deepEqual([0, 0.1, 0.5, 1].map((q) => quantileLinear(sorted, q)), [1, 1.3, 2.5, 4]);
+  });
+
+  test('a value equal to a split point falls in the bin above it (searchsorted side=right)', () => {
+    assert.deepEqual(binCounts(Float64Array.from([1, 2, 2, 3, 5]), [2, 4]), [1, 3, 1]);
+  });
+
+  test('one merge of sorted samples gives the KS numerator and the Wasserstein distance', () => {
+    assert.deepEqual(mergeEcdfs(Float64Array.from([1, 2, 3]), Float64Array.from([2, 3, 4])), { h: 3, distance: 1 });
   });
 
   test('KS p-value is 1 when the statistic is 0', () => {
