@@ -50,12 +50,20 @@ const ArtifactsSection = z.strictObject({
   dir: z.string().default('.plumb/artifacts'),
 });
 
+const MonitoringSection = z.strictObject({
+  /** Drift and performance alerts are POSTed here as JSON (besides the JSON log) when set. */
+  alertWebhookUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** An ongoing problem alerts once, then again after this many minutes. */
+  alertRepeatMinutes: z.number().int().positive().default(360),
+});
+
 export const StackConfigFile = z.strictObject({
   temporal: TemporalSection.default({ namespace: 'default' }),
   devServer: DevServerSection.prefault({}),
   taskQueues: TaskQueuesSection.prefault({}),
   serving: ServingSection.prefault({}),
   artifacts: ArtifactsSection.prefault({}),
+  monitoring: MonitoringSection.prefault({}),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
