@@ -124,8 +124,12 @@ async function numericDrift(session: SqlSession, c: Column, t: DriftThresholds):
   const [totals] = await session.rows(
     `SELECT (SELECT count(*) FROM ${ident(c.referenceView)})::BIGINT AS r_total, (SELECT count(*) FROM cur)::BIGINT AS c_total`,
   );
-  const ref = await sortedFinite(c.referenceView, c.referenceColumn);
-  const cur = await sortedFinite('cur', c.currentColumn);
+  // allSettled: the session must not close under a query still streaming if the other one fails.
+  const settled = await Promise.allSettled([sortedFinite(c.referenceView, c.referenceColumn), sortedFinite('cur', c.currentColumn)]);
+  const [ref, cur] = settled.map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  }) as [Float64Array, Float64Array];
   requireValues(c, ref.length, cur.length);
 
   const { h, distance } = mergeEcdfs(ref, cur);

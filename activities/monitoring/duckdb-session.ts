@@ -17,31 +17,42 @@ export interface SqlSession {
 export async function openSqlSession(): Promise<SqlSession> {
   const instance = await DuckDBInstance.create(':memory:');
   const conn: DuckDBConnection = await instance.connect();
+  // Two reader connections let one sample be sorted by DuckDB while the other is copied into JS.
+  const idle: DuckDBConnection[] = [await instance.connect(), await instance.connect()];
+  const waiting: ((c: DuckDBConnection) => void)[] = [];
+  const acquire = () => new Promise<DuckDBConnection>((resolve) => (idle.length ? resolve(idle.pop()!) : waiting.push(resolve)));
+  const release = (c: DuckDBConnection) => (waiting.length ? waiting.shift()!(c) : idle.push(c));
   return {
     rows: async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJS(),
     doubles: async (sql) => {
-      const result = await conn.run(sql);
-      const chunks: Float64Array[] = [];
-      let total = 0;
-      for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
-        const vector = chunk.getColumnVector(0);
-        const values = new Float64Array(chunk.rowCount);
-        for (let i = 0; i < values.length; i++) values[i] = vector.getItem(i) as number;
-        chunks.push(values);
-        total += values.length;
+      const reader = await acquire();
+      try {
+        const result = await reader.run(sql);
+        const chunks: Float64Array[] = [];
+        let total = 0;
+        for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+          const vector = chunk.getColumnVector(0);
+          const values = new Float64Array(chunk.rowCount);
+          for (let i = 0; i < values.length; i++) values[i] = vector.getItem(i) as number;
+          chunks.push(values);
+          total += values.length;
+        }
+        const all = new Float64Array(total);
+        let offset = 0;
+        for (const c of chunks) {
+          all.set(c, offset);
+          offset += c.length;
+        }
+        return all;
+      } finally {
+        release(reader);
       }
-      const all = new Float64Array(total);
-      let offset = 0;
-      for (const c of chunks) {
-        all.set(c, offset);
-        offset += c.length;
-      }
-      return all;
     },
     run: async (sql) => {
       await conn.run(sql);
     },
     close: () => {
+      for (const c of idle) c.closeSync();
       conn.closeSync();
       instance.closeSync();
     },
