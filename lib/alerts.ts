@@ -104,12 +104,12 @@ export function driftAlerts(model: string, drift: DriftResult): Alert[] {
   return alerts;
 }
 
-/** A critical alert per performance metric below its threshold in the latest window. */
+/** A critical alert per performance metric on the wrong side of its threshold in the latest judged window. */
 export function performanceAlerts(model: string, performance: PerformanceResult): Alert[] {
   return performance.breaches.map((b) => ({
     key: `performance/${model}/${b.metric}`,
     severity: 'critical' as const,
-    title: `${model}: ${b.metric} ${b.value.toFixed(4)} below ${b.threshold}`,
+    title: `${model}: ${b.metric} ${b.value.toFixed(4)} ${b.metric === 'calibrationError' ? 'above' : 'below'} ${b.threshold}`,
     message: `window starting ${b.window}: ${b.metric} = ${b.value.toFixed(4)}, threshold ${b.threshold}`,
     model,
     details: { ...b },

@@ -153,7 +153,7 @@ function performanceSection(p: PerformanceResult): string {
     )
     .join('\n');
   const breaches = p.breaches.length
-    ? `<p class="verdict bad">Below threshold: ${p.breaches.map((b) => `${esc(b.metric)} ${fmt(b.value)} (threshold ${fmt(b.threshold)}) in the window from ${esc(b.window)}`).join('; ')}</p>`
+    ? `<p class="verdict bad">Threshold breached: ${p.breaches.map((b) => `${esc(b.metric)} ${fmt(b.value)} (threshold ${fmt(b.threshold)}) in the window from ${esc(b.window)}`).join('; ')}</p>`
     : '<p class="verdict good">All judged metrics within thresholds</p>';
   return `<section>
 <h2>Performance over time</h2>

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { computeDrift } from '../../activities/monitoring/drift.js';
 import { renderDriftReport } from '../../activities/monitoring/drift-report.js';
@@ -102,7 +102,7 @@ if (!('error' in evidently)) {
 }
 
 const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
-const machine = `${cpus().length} cores (nproc), ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+const machine = `${cpus().length} cores (nproc), ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, ${new Date().toISOString().slice(0, 10)}, 1-minute load average at the end ${loadavg()[0]!.toFixed(1)}`;
 const sec = (r: PyRun | { error: string }) => ('error' in r ? `failed: ${r.error}` : `${(r.loadSeconds + r.computeSeconds).toFixed(2)} s (load ${r.loadSeconds.toFixed(2)} + compute ${r.computeSeconds.toFixed(2)})`);
 const speedup = (r: PyRun | { error: string }) => ('error' in r ? '—' : `${((r.loadSeconds + r.computeSeconds) / plumbBest).toFixed(1)}×`);
 const lines = [

@@ -68,7 +68,7 @@ describe('drift report', () => {
     }
     assert.equal(html.match(/<svg /g)?.length, names.length + 2 + 1);
     assert.match(html, /Prediction drift/);
-    assert.match(html, /Below threshold: rocAuc 0.77 \(threshold 0.8\)/);
+    assert.match(html, /Threshold breached: rocAuc 0.77 \(threshold 0.8\)/);
   });
 
   test('escapes column names', () => {
