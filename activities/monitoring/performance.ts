@@ -1,4 +1,4 @@
-import { PlumbError } from '../../lib/errors.js';
+import { PlumbError, badInput } from '../../lib/errors.js';
 import {
   PerformanceResult,
   performanceBreaches,
@@ -41,13 +41,20 @@ export async function computePerformance(input: PerformanceInput): Promise<Perfo
     if (Number(bad?.n) > 0) throw new PlumbError('DataQuality', `groundTruth: ${bad?.n} labels in "${input.labelColumn}" are not 0 or 1`);
 
     const B = input.calibrationBins;
-    await session.run(`
+    await session
+      .run(
+        `
       CREATE TEMP TABLE joined AS
       SELECT time_bucket(INTERVAL ${input.windowMinutes} MINUTE, CAST(l.${ident(input.timeColumn)} AS TIMESTAMP)) AS w,
              ${y} AS y,
              CAST(l.${ident(input.predictedLabelColumn)} AS INTEGER) AS yhat,
              CAST(l.${ident(input.probabilityColumn)} AS DOUBLE) AS p
-      FROM log l JOIN truth t ON CAST(l.${ident(input.key.predictions)} AS VARCHAR) = CAST(t.${truthKey} AS VARCHAR)`);
+      FROM log l JOIN truth t ON CAST(l.${ident(input.key.predictions)} AS VARCHAR) = CAST(t.${truthKey} AS VARCHAR)`,
+      )
+      .catch((err: unknown) => {
+        // Conversions fail here: a time that is not a timestamp, a probability that is not a number.
+        throw badInput(`predictions: ${(err as Error).message.split('\n')[0]} (timeColumn "${input.timeColumn}", probabilityColumn "${input.probabilityColumn}")`);
+      });
     const [counts] = await session.rows(`SELECT (SELECT count(*) FROM log)::BIGINT AS total, (SELECT count(*) FROM joined)::BIGINT AS labelled`);
 
     const summary = await session.rows(`

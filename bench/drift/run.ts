@@ -122,6 +122,5 @@ const lines = [
 ];
 const text = lines.join('\n') + '\n';
 process.stdout.write(text);
-if (!existsSync('bench/results.md')) appendFileSync('bench/results.md', '# Benchmark results\n');
-const results = readFileSync('bench/results.md', 'utf8');
+const results = existsSync('bench/results.md') ? readFileSync('bench/results.md', 'utf8') : '';
 appendFileSync('bench/results.md', (results.includes('\n## drift\n') ? '' : '\n## drift\n') + text);

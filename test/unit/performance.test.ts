@@ -32,6 +32,7 @@ describe('performance with delayed labels', () => {
     await writeFile(join(dir, 'truth.csv'), 'request_id,label\nr1,0\nr2,0\nr3,1\nr4,1\nr5,1\nr6,0\nr7,1\nr8,0\n');
     await writeFile(join(dir, 'dupes.csv'), 'request_id,label\nr1,0\nr1,1\n');
     await writeFile(join(dir, 'bad-labels.csv'), 'request_id,label\nr1,0\nr2,2\n');
+    await writeFile(join(dir, 'bad-time.csv'), 'request_id,time,label,probability\nr1,not-a-time,0,0.1\n');
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -77,6 +78,13 @@ describe('performance with delayed labels', () => {
     await assert.rejects(
       computePerformance(input({ groundTruth: join(dir, 'bad-labels.csv') })),
       (err: unknown) => err instanceof PlumbError && err.kind === 'DataQuality' && err.message.includes('are not 0 or 1'),
+    );
+  });
+
+  test('a time column that is not a timestamp is a BadInput error naming it', async () => {
+    await assert.rejects(
+      computePerformance(input({ predictions: join(dir, 'bad-time.csv') })),
+      (err: unknown) => err instanceof PlumbError && err.kind === 'BadInput' && err.message.startsWith('predictions: Conversion Error') && err.message.endsWith('(timeColumn "time", probabilityColumn "probability")'),
     );
   });
 
