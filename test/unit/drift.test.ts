@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { computeDrift } from '../../activities/monitoring/drift.js';
+import { driftAlerts } from '../../lib/alerts.js';
 import { DriftInput, type FeatureDrift } from '../../lib/drift-contracts.js';
 import { PlumbError } from '../../lib/errors.js';
 import { binCounts, chiSquaredContingency, jensenShannonDistance, ksTwoSamplePValue, mergeEcdfs, psi, quantileLinear } from '../../lib/metrics/drift.js';
@@ -164,9 +165,10 @@ describe('drift verdicts', () => {
     assert.deepEqual([...new Set(result.features.map((f) => f.method))], ['ks', 'chiSquared']);
   });
 
-  test('flags nothing when the current window comes from the same distribution', async () => {
+  test('flags nothing, and raises no alert, when the current window comes from the same distribution', async () => {
     const result = await run('ref.parquet', 'same.parquet');
     assert.deepEqual(result.dataset.driftedFeatures, []);
+    assert.deepEqual(driftAlerts('churn', result), []);
   });
 
   test('a dataset drifts when the share of drifted features reaches the threshold', async () => {
