@@ -111,6 +111,13 @@ const ArtifactsSection = z.strictObject({
   dir: z.string().default('.plumb/artifacts'),
 });
 
+const MonitoringSection = z.strictObject({
+  /** Drift and performance alerts are POSTed here as JSON (besides the JSON log) when set. */
+  alertWebhookUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** An ongoing problem alerts once, then again after this many minutes. */
+  alertRepeatMinutes: z.number().int().positive().default(360),
+});
+
 export const StackConfigFile = z.strictObject({
   temporal: TemporalSection.default({ namespace: 'default' }),
   devServer: DevServerSection.prefault({}),
@@ -120,6 +127,7 @@ export const StackConfigFile = z.strictObject({
   pipelines: PipelinesSection.prefault({}),
   /** Pid/state files and process logs of a running stack. */
   stateDir: z.string().default('.plumb'),
+  monitoring: MonitoringSection.prefault({}),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
