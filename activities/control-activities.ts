@@ -1,15 +1,23 @@
-import { createDataActivities } from './data/data-activities.js';
 import type { ArtifactStore } from '../lib/artifact-store.js';
+import type { StackConfig } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
+import { createDataActivities } from './data/data-activities.js';
+import { webhookSink } from './monitoring/alerts.js';
+import { createMonitoringActivities } from './monitoring/monitoring-activities.js';
 
 export interface ControlActivityDeps {
   store: ArtifactStore;
   log: Logger;
+  config: StackConfig;
 }
 
 /** Every activity the control worker (task queue `plumb-control`) runs. */
-export function createControlActivities(deps: ControlActivityDeps) {
-  return { ...createDataActivities(deps) };
+export function createControlActivities({ store, log, config }: ControlActivityDeps) {
+  const webhook = config.monitoring.alertWebhookUrl;
+  return {
+    ...createDataActivities({ store, log }),
+    ...createMonitoringActivities({ store, log, sinks: webhook ? [webhookSink({ url: webhook })] : [] }),
+  };
 }
 
 export type ControlActivities = ReturnType<typeof createControlActivities>;

@@ -3,6 +3,7 @@ import { DEFAULT_CONFIG_FILE, loadStackConfig } from '../lib/config.js';
 import { messageOf } from '../lib/errors.js';
 import { registerDataCommands } from './data.js';
 import { registerDemoCommand } from './demo.js';
+import { registerMonitoringCommands } from './monitoring.js';
 import { registerRunCommands } from './run-commands.js';
 import { registerStackCommands } from './stack-commands.js';
 
@@ -18,6 +19,7 @@ registerStackCommands(program, loadConfig);
 registerRunCommands(program, loadConfig);
 registerDemoCommand(program, loadConfig);
 registerDataCommands(program, loadConfig);
+registerMonitoringCommands(program, loadConfig);
 
 try {
   await program.parseAsync(process.argv);

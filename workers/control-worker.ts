@@ -35,7 +35,7 @@ export async function createControlWorker(o: ControlWorkerOptions): Promise<{ wo
     namespace: o.config.temporal.namespace,
     taskQueue: o.config.taskQueues.control,
     workflowsPath: await writeWorkflowEntry(o.config.pipelines.dirs),
-    activities: o.activities ?? createControlActivities({ store, log: o.log }),
+    activities: o.activities ?? createControlActivities({ store, log: o.log, config: o.config }),
   });
   return { worker, connection };
 }
