@@ -9,6 +9,7 @@ import { type DevServer, type NamedPort, assertPortsFree, startDevServer, stopPr
 import { PlumbError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { PROJECT_ROOT } from '../lib/project-root.js';
+import { ensureSearchAttributes } from '../lib/search-attributes.js';
 import { ensureTemporalCli } from '../lib/temporal-cli.js';
 import { temporalConnectionOptions } from '../lib/temporal-connection.js';
 
@@ -87,6 +88,16 @@ export async function startStack(config: StackConfig, log: Logger, onProgress: (
       searchAttributes: d.searchAttributes,
       logFile: join(logDir(config), 'temporal-server.log'),
     });
+  }
+
+  if (!config.usesDevServer) {
+    const connection = await Connection.connect(await temporalConnectionOptions(config));
+    try {
+      const added = await ensureSearchAttributes(connection, config.temporal.namespace, config.devServer.searchAttributes);
+      if (added.length) onProgress(`registered search attributes ${added.join(', ')}`);
+    } finally {
+      await connection.close();
+    }
   }
 
   const servingUrl = `http://${config.serving.host}:${config.serving.port}`;

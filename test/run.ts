@@ -9,6 +9,7 @@ import { freePort, startDevServer } from '../lib/dev-server.js';
 import { PROJECT_ROOT } from '../lib/project-root.js';
 import { SEARCH_ATTRIBUTES } from '../lib/pipeline-contracts.js';
 import { ensureTemporalCli } from '../lib/temporal-cli.js';
+import { ensureChromium } from './chromium.js';
 
 const only = process.argv.slice(2); // optional: run just these test files
 const say = (line: string) => process.stderr.write(`[test] ${line}\n`);
@@ -32,6 +33,7 @@ const files = only.length
 
 const work = await mkdtemp(join(tmpdir(), 'plumb-test-'));
 const cli = await ensureTemporalCli(process.env, say);
+ensureChromium(say);
 const host = '127.0.0.1';
 const [frontendPort, uiPort, metricsPort, servingPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
 const searchAttributes = Object.fromEntries(
@@ -66,6 +68,9 @@ await writeFile(
 );
 
 let code = 1;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void server.stop().then(() => rm(work, { recursive: true, force: true })).finally(() => process.exit(130)));
+}
 try {
   const child = spawn(
     process.execPath,
