@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { formatIssues } from '../../lib/config.js';
 import type { DatasetColumns } from '../../lib/dataset-columns.js';
 import { badInput } from '../../lib/errors.js';
 import type { ProgressSink } from '../../lib/progress.js';
@@ -36,7 +35,14 @@ export interface BuiltinTrainingResult {
 
 function parseParams<S extends z.ZodType>(schema: S, params: Record<string, unknown>, trainer: string): z.output<S> {
   const parsed = schema.safeParse(params);
-  if (!parsed.success) throw badInput(`${trainer} parameters: ${formatIssues(parsed.error).replace(/(^|; )/g, '$1params.')}`);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `params.${k}`).join(', ')}`
+        : `params.${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw badInput(`${trainer} parameters: ${issues.join('; ')}`);
+  }
   return parsed.data;
 }
 
