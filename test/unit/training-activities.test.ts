@@ -16,6 +16,9 @@ import type { Progress } from '../../lib/progress.js';
 import { artifactUri, ModelRef, type DatasetRef } from '../../lib/refs.js';
 import { writeChurnParquet } from '../fixtures/churn-parquet.js';
 
+/** Runs an activity in Temporal's mock activity context, keeping its input and output types. */
+const run = <I, O>(env: MockActivityEnvironment, fn: (input: I) => Promise<O>, input: I): Promise<O> => env.run(fn, input) as Promise<O>;
+
 describe('training activities', () => {
   let dir: string;
   let store: LocalArtifactStore;
@@ -44,7 +47,7 @@ describe('training activities', () => {
     const env = new MockActivityEnvironment();
     const beats: Progress[] = [];
     env.on('heartbeat', (d: Progress) => beats.push(d));
-    const result = await env.run(activities.train, { dataset: train, label: 'churned', trainer: 'gbdt', params: { trees: 12, validationFraction: 0 } });
+    const result = await run(env, activities.train, { dataset: train, label: 'churned', trainer: 'gbdt', params: { trees: 12, validationFraction: 0 } });
     ModelRef.parse(result.model);
     assert.deepEqual(beats.map((b) => b.done), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     assert.equal(beats[0]!.unit, 'trees');
@@ -58,14 +61,14 @@ describe('training activities', () => {
 
   test('training twice with the same inputs stores the same model', async () => {
     const input = { dataset: train, label: 'churned', trainer: 'logreg' as const, params: { maxIterations: 20 } };
-    const a = await new MockActivityEnvironment().run(activities.train, input);
-    const b = await new MockActivityEnvironment().run(activities.train, input);
+    const a = await run(new MockActivityEnvironment(), activities.train, input);
+    const b = await run(new MockActivityEnvironment(), activities.train, input);
     assert.equal(a.model.sha256, b.model.sha256);
   });
 
   test('a bad trainer parameter is a non-retryable BadInput failure naming it', async () => {
     await assert.rejects(
-      new MockActivityEnvironment().run(activities.train, { dataset: train, label: 'churned', trainer: 'gbdt', params: { maxDepth: 0 } }),
+      run(new MockActivityEnvironment(), activities.train, { dataset: train, label: 'churned', trainer: 'gbdt', params: { maxDepth: 0 } }),
       (err: unknown) => {
         assert.ok(err instanceof ApplicationFailure);
         assert.equal(err.type, 'PlumbBadInput');
@@ -78,9 +81,9 @@ describe('training activities', () => {
 
   test('evaluate passes a good candidate, compares it with the champion and stores the report', async () => {
     const env = new MockActivityEnvironment();
-    const candidate = await env.run(activities.train, { dataset: train, label: 'churned', trainer: 'gbdt', params: { trees: 40 } });
-    const champion = await env.run(activities.train, { dataset: train, label: 'churned', trainer: 'gbdt', params: { trees: 1, maxDepth: 1 } });
-    const result = await env.run(activities.evaluate, { model: candidate.model, dataset: testSet, gate: { rocAuc: 0.6, logLoss: 0.9 }, champion: champion.model });
+    const candidate = await run(env, activities.train, { dataset: train, label: 'churned', trainer: 'gbdt', params: { trees: 40 } });
+    const champion = await run(env, activities.train, { dataset: train, label: 'churned', trainer: 'gbdt', params: { trees: 1, maxDepth: 1 } });
+    const result = await run(env, activities.evaluate, { model: candidate.model, dataset: testSet, gate: { rocAuc: 0.6, logLoss: 0.9 }, champion: champion.model });
     assert.equal(result.passed, true);
     assert.deepEqual(result.reasons.map((r) => [r.check, r.passed]), [
       ['gate.rocAuc', true],
@@ -95,9 +98,9 @@ describe('training activities', () => {
 
   test('evaluate fails the gate with a reason when the candidate is worse than the champion', async () => {
     const env = new MockActivityEnvironment();
-    const weak = await env.run(activities.train, { dataset: train, label: 'churned', trainer: 'gbdt', params: { trees: 1, maxDepth: 1 } });
-    const strong = await env.run(activities.train, { dataset: train, label: 'churned', trainer: 'gbdt', params: { trees: 40 } });
-    const result = await env.run(activities.evaluate, { model: weak.model, dataset: testSet, champion: strong.model });
+    const weak = await run(env, activities.train, { dataset: train, label: 'churned', trainer: 'gbdt', params: { trees: 1, maxDepth: 1 } });
+    const strong = await run(env, activities.train, { dataset: train, label: 'churned', trainer: 'gbdt', params: { trees: 40 } });
+    const result = await run(env, activities.evaluate, { model: weak.model, dataset: testSet, champion: strong.model });
     assert.equal(result.passed, false);
     assert.equal(result.reasons.length, 1);
     assert.match(result.reasons[0]!.message, /^candidate rocAuc 0\.\d+ falls short of 0\.\d+ \(champion 0\.\d+\)$/);
