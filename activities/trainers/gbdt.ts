@@ -84,12 +84,13 @@ function categoryCodes(values: (string | null)[], labels: Float64Array, rows: Ui
 /** float32 thresholds t_0 < t_1 < …; value bin of x = first k with x ≤ t_k (or thresholds.length). */
 function binThresholds(values: Float64Array, rows: Uint32Array, maxBins: number): Float32Array {
   const step = Math.max(1, Math.floor(rows.length / 200_000));
-  const sample: number[] = [];
+  const sample = new Float64Array(Math.ceil(rows.length / step));
+  let m = 0;
   for (let k = 0; k < rows.length; k += step) {
     const x = values[rows[k]!]!;
-    if (!Number.isNaN(x)) sample.push(x);
+    if (!Number.isNaN(x)) sample[m++] = x;
   }
-  const sorted = Float64Array.from(sample).sort();
+  const sorted = sample.subarray(0, m).sort();
   const distinct: number[] = [];
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]!);
   const thresholds: number[] = [];
