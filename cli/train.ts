@@ -50,7 +50,7 @@ export function registerTrainCommands(program: Command, _loadConfig: () => Promi
       if (!opts.out.endsWith('.onnx')) throw badInput(`--out "${opts.out}": expected a path ending in .onnx`);
       const features = opts.features?.split(',').map((s) => s.trim()).filter(Boolean);
       const columns = await readDatasetColumns(dataset, features ? [...features, opts.label] : undefined);
-      const result = trainBuiltin(
+      const result = await trainBuiltin(
         columns,
         { trainer: trainer.data, label: opts.label, features, params: parseKeyValues(opts.param, '--param') },
         progressToStderr,

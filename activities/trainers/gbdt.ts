@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { z } from 'zod';
 import type { CategoryMapping, TreeModelSpec, TreeNodes } from './onnx-export.js';
 import { isMissingCategory, seededRandom, sigmoid, splitRows, type TrainingData } from './training-data.js';
@@ -122,7 +123,15 @@ function binOf(thresholds: Float32Array, x: number): number {
   return lo;
 }
 
-export function trainGbdt(data: TrainingData, params: GbdtParams, onTree?: (p: GbdtProgress) => void): GbdtResult {
+/**
+ * Trains the ensemble. Between trees it yields to the event loop (so an activity's heartbeats go
+ * out and cancellation is seen) and stops with the abort reason once `signal` is aborted.
+ */
+export async function trainGbdt(
+  data: TrainingData,
+  params: GbdtParams,
+  options: { onTree?: (p: GbdtProgress) => void; signal?: AbortSignal | undefined } = {},
+): Promise<GbdtResult> {
   const F = data.features.length;
   const { train, validation } = splitRows(data.rows, params.validationFraction, params.seed);
   const labels = data.labels;
@@ -189,7 +198,9 @@ export function trainGbdt(data: TrainingData, params: GbdtParams, onTree?: (p: G
     } else {
       bestIteration = t + 1;
     }
-    onTree?.({ trees: t + 1, total: params.trees, ...(validationLogLoss === undefined ? {} : { validationLogLoss }) });
+    options.onTree?.({ trees: t + 1, total: params.trees, ...(validationLogLoss === undefined ? {} : { validationLogLoss }) });
+    await yieldToEventLoop();
+    options.signal?.throwIfAborted();
     if (validation.length > 0 && t + 1 - bestIteration >= params.earlyStoppingRounds) break;
   }
   return {

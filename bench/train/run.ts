@@ -39,7 +39,7 @@ const gbdtParams = { trees: 100, learningRate: 0.1, maxDepth: 6, maxLeaves: 31, 
 
 async function plumbRun(trainPath: string, testPath: string, label: string, trainer: BuiltinTrainerName): Promise<Row> {
   const train = await readDatasetColumns(trainPath);
-  const result = trainBuiltin(train, { trainer, label, params: trainer === 'gbdt' ? gbdtParams : {} }, () => {});
+  const result = await trainBuiltin(train, { trainer, label, params: trainer === 'gbdt' ? gbdtParams : {} }, () => {});
   const modelPath = join(work, `plumb-${trainer}.onnx`);
   await writeFile(modelPath, result.onnx);
   const metrics = await scoreModelFile(modelPath, await readDatasetColumns(testPath), label, 0.5);
