@@ -61,6 +61,11 @@ describe('built-in trainers exported to ONNX', () => {
     assert.equal(sha256(a), sha256(b));
   });
 
+  test('GBDT builds the same model with one or two histogram threads', async () => {
+    const model = async (threads: 1 | 2) => exportOnnx((await trainGbdt(train, GbdtParams.parse({ trees: 10, threads }))).spec, { producerVersion: 'test' });
+    assert.equal(sha256(await model(1)), sha256(await model(2)));
+  });
+
   test('GBDT with a different seed gives a different model', async () => {
     const a = exportOnnx((await trainGbdt(train, GbdtParams.parse({ trees: 15, subsample: 0.7, seed: 7 }))).spec, { producerVersion: 'test' });
     const b = exportOnnx((await trainGbdt(train, GbdtParams.parse({ trees: 15, subsample: 0.7, seed: 8 }))).spec, { producerVersion: 'test' });
