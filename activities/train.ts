@@ -27,10 +27,15 @@ export interface TrainResult {
  * its model card. Same dataset, parameters and seed → the same model sha256, so a retried step
  * stores nothing new.
  */
-export async function trainStep(input: z.output<typeof TrainInput>, deps: { store: ArtifactStore }, ctx: Pick<StepContext, 'log' | 'progress'>): Promise<TrainResult> {
+export async function trainStep(input: z.output<typeof TrainInput>, deps: { store: ArtifactStore }, ctx: Pick<StepContext, 'log' | 'progress' | 'signal'>): Promise<TrainResult> {
   const path = await deps.store.localPath(input.dataset.sha256);
   const columns = await readDatasetColumns(path, input.features ? [...input.features, input.label] : undefined);
-  const result = trainBuiltin(columns, { trainer: input.trainer, label: input.label, features: input.features, params: input.params }, ctx.progress);
+  const result = await trainBuiltin(
+    columns,
+    { trainer: input.trainer, label: input.label, features: input.features, params: input.params },
+    ctx.progress,
+    ctx.signal,
+  );
   const stored = await deps.store.put(result.onnx);
   ctx.log.info('model trained', { trainer: input.trainer, sha256: stored.sha256, seconds: result.trainingSeconds, ...result.metrics });
   return storeModelAndCard(deps.store, {

@@ -16,7 +16,8 @@ export type ErrorKind =
   | 'PayloadTooLarge'
   | 'UnsupportedMediaType'
   | 'Overloaded' // transient: try again later
-  | 'Unavailable'; // transient: a dependency is down
+  | 'Unavailable' // transient: a dependency is down
+  | 'TrainerFailed'; // an external trainer exited non-zero, timed out or wrote unusable outputs
 
 const kinds: Record<ErrorKind, { status: number; retryable: boolean }> = {
   BadInput: { status: 400, retryable: false },
@@ -30,6 +31,7 @@ const kinds: Record<ErrorKind, { status: number; retryable: boolean }> = {
   UnsupportedMediaType: { status: 415, retryable: false },
   Overloaded: { status: 503, retryable: true },
   Unavailable: { status: 503, retryable: true },
+  TrainerFailed: { status: 500, retryable: false },
 };
 
 export class PlumbError extends Error {

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { formatIssues } from '../../lib/zod-issues.js';
 import type { DatasetColumns } from '../../lib/dataset-columns.js';
 import { badInput } from '../../lib/errors.js';
 import type { ProgressSink } from '../../lib/progress.js';
@@ -36,7 +35,14 @@ export interface BuiltinTrainingResult {
 
 function parseParams<S extends z.ZodType>(schema: S, params: Record<string, unknown>, trainer: string): z.output<S> {
   const parsed = schema.safeParse(params);
-  if (!parsed.success) throw badInput(`${trainer} parameters: ${formatIssues(parsed.error).replace(/(^|; )/g, '$1params.')}`);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `params.${k}`).join(', ')}`
+        : `params.${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw badInput(`${trainer} parameters: ${issues.join('; ')}`);
+  }
   return parsed.data;
 }
 
@@ -44,21 +50,28 @@ function parseParams<S extends z.ZodType>(schema: S, params: Record<string, unkn
  * Trains a built-in model on in-memory columns and exports it to ONNX. Plain function: the train
  * activity and `plumb train` both call it, each with its own progress sink.
  */
-export function trainBuiltin(data: DatasetColumns, options: BuiltinTrainingOptions, progress: ProgressSink): BuiltinTrainingResult {
+export async function trainBuiltin(
+  data: DatasetColumns,
+  options: BuiltinTrainingOptions,
+  progress: ProgressSink,
+  signal?: AbortSignal,
+): Promise<BuiltinTrainingResult> {
   const training = prepareTrainingData(data, options.label, options.features);
   const started = performance.now();
   const producer = { producerVersion: `${options.trainer}@${BUILTIN_TRAINER_VERSION}` };
   if (options.trainer === 'gbdt') {
     const params = parseParams(GbdtParams, options.params, 'gbdt');
-    const result = trainGbdt(training, params, (p) =>
-      progress({
-        stage: 'train',
-        done: p.trees,
-        total: p.total,
-        unit: 'trees',
-        ...(p.validationLogLoss === undefined ? {} : { message: `validation log loss ${p.validationLogLoss.toFixed(5)}` }),
-      }),
-    );
+    const result = await trainGbdt(training, params, {
+      signal,
+      onTree: (p) =>
+        progress({
+          stage: 'train',
+          done: p.trees,
+          total: p.total,
+          unit: 'trees',
+          ...(p.validationLogLoss === undefined ? {} : { message: `validation log loss ${p.validationLogLoss.toFixed(5)}` }),
+        }),
+    });
     const trainingSeconds = (performance.now() - started) / 1000;
     return {
       onnx: exportOnnx(result.spec, producer),
@@ -74,9 +87,10 @@ export function trainBuiltin(data: DatasetColumns, options: BuiltinTrainingOptio
     };
   }
   const params = parseParams(LogisticRegressionParams, options.params, 'logreg');
-  const result = trainLogisticRegression(training, params, (p) =>
-    progress({ stage: 'train', done: p.iterations, total: p.total, unit: 'iterations', message: `loss ${p.loss.toFixed(6)}` }),
-  );
+  const result = await trainLogisticRegression(training, params, {
+    signal,
+    onIteration: (p) => progress({ stage: 'train', done: p.iterations, total: p.total, unit: 'iterations', message: `loss ${p.loss.toFixed(6)}` }),
+  });
   const trainingSeconds = (performance.now() - started) / 1000;
   return {
     onnx: exportOnnx(result.spec, producer),

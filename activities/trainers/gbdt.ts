@@ -1,4 +1,6 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { z } from 'zod';
+import { HISTOGRAM_STRIDE as STRIDE, HistogramBuilder, sharedTrainingArrays } from './gbdt-histograms.js';
 import type { CategoryMapping, TreeModelSpec, TreeNodes } from './onnx-export.js';
 import { isMissingCategory, seededRandom, sigmoid, splitRows, type TrainingData } from './training-data.js';
 
@@ -23,6 +25,8 @@ export const GbdtParams = z.strictObject({
   validationFraction: z.number().min(0).max(0.5).default(0.1),
   earlyStoppingRounds: z.number().int().min(1).default(10),
   seed: z.number().int().default(1),
+  /** Histogram threads; the model is the same for 1 and 2. */
+  threads: z.union([z.literal(1), z.literal(2)]).default(2),
 });
 export type GbdtParams = z.infer<typeof GbdtParams>;
 
@@ -42,7 +46,6 @@ const MISSING = 255;
 
 /** A tree as grown: thresholds also as bin numbers, for scoring binned rows. */
 type BinnedTree = TreeNodes & { bin: Uint8Array };
-const STRIDE = 256 * 3; // per feature: 256 bins × (gradient, hessian, count)
 
 interface SplitChoice {
   gain: number;
@@ -84,12 +87,13 @@ function categoryCodes(values: (string | null)[], labels: Float64Array, rows: Ui
 /** float32 thresholds t_0 < t_1 < …; value bin of x = first k with x ≤ t_k (or thresholds.length). */
 function binThresholds(values: Float64Array, rows: Uint32Array, maxBins: number): Float32Array {
   const step = Math.max(1, Math.floor(rows.length / 200_000));
-  const sample: number[] = [];
+  const sample = new Float64Array(Math.ceil(rows.length / step));
+  let m = 0;
   for (let k = 0; k < rows.length; k += step) {
     const x = values[rows[k]!]!;
-    if (!Number.isNaN(x)) sample.push(x);
+    if (!Number.isNaN(x)) sample[m++] = x;
   }
-  const sorted = Float64Array.from(sample).sort();
+  const sorted = sample.subarray(0, m).sort();
   const distinct: number[] = [];
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]!);
   const thresholds: number[] = [];
@@ -121,7 +125,15 @@ function binOf(thresholds: Float32Array, x: number): number {
   return lo;
 }
 
-export function trainGbdt(data: TrainingData, params: GbdtParams, onTree?: (p: GbdtProgress) => void): GbdtResult {
+/**
+ * Trains the ensemble. Between trees it yields to the event loop (so an activity's heartbeats go
+ * out and cancellation is seen) and stops with the abort reason once `signal` is aborted.
+ */
+export async function trainGbdt(
+  data: TrainingData,
+  params: GbdtParams,
+  options: { onTree?: (p: GbdtProgress) => void; signal?: AbortSignal | undefined } = {},
+): Promise<GbdtResult> {
   const F = data.features.length;
   const { train, validation } = splitRows(data.rows, params.validationFraction, params.seed);
   const labels = data.labels;
@@ -136,8 +148,7 @@ export function trainGbdt(data: TrainingData, params: GbdtParams, onTree?: (p: G
     return Float64Array.from(column as (string | null)[], (v) => (isMissingCategory(v) ? NaN : (table.get(v!) ?? NaN)));
   });
   const thresholds = numeric.map((values) => binThresholds(values, train, params.maxBins));
-  const binRows = (rows: Uint32Array): Uint8Array => {
-    const bins = new Uint8Array(rows.length * F);
+  const binRows = (rows: Uint32Array, bins: Uint8Array = new Uint8Array(rows.length * F)): Uint8Array => {
     for (let j = 0; j < F; j++) {
       const values = numeric[j]!;
       const t = thresholds[j]!;
@@ -145,9 +156,10 @@ export function trainGbdt(data: TrainingData, params: GbdtParams, onTree?: (p: G
     }
     return bins;
   };
-  const bins = binRows(train);
-  const validBins = binRows(validation);
   const n = train.length;
+  const shared = sharedTrainingArrays(n, F);
+  const bins = binRows(train, shared.bins);
+  const validBins = binRows(validation);
   const y = Float64Array.from(train, (r) => labels[r]!);
   const yValid = Float64Array.from(validation, (r) => labels[r]!);
 
@@ -157,39 +169,44 @@ export function trainGbdt(data: TrainingData, params: GbdtParams, onTree?: (p: G
   const baseScore = Math.fround(Math.log(mean / (1 - mean)));
   const score = new Float64Array(n).fill(baseScore);
   const validScore = new Float64Array(validation.length).fill(baseScore);
-  const grad = new Float64Array(n);
-  const hess = new Float64Array(n);
-  const index = new Uint32Array(n);
+  const { grad, hess, index } = shared;
+  const histograms = new HistogramBuilder(shared, F, params.threads);
   const scratch = new Uint32Array(n);
   const random = seededRandom(params.seed);
   const trees: BinnedTree[] = [];
   let bestLoss = Infinity;
   let bestIteration = 0;
 
-  for (let t = 0; t < params.trees; t++) {
-    for (let i = 0; i < n; i++) {
-      const p = sigmoid(score[i]!);
-      grad[i] = p - y[i]!;
-      hess[i] = Math.max(p * (1 - p), 1e-16);
-    }
-    let used = 0;
-    for (let i = 0; i < n; i++) if (params.subsample >= 1 || random() < params.subsample) index[used++] = i;
-    const tree = growTree(index, used, scratch, bins, F, grad, hess, thresholds, params);
-    trees.push(tree);
-    addTree(tree, bins, F, n, score);
-    let validationLogLoss: number | undefined;
-    if (validation.length > 0) {
-      addTree(tree, validBins, F, validation.length, validScore);
-      validationLogLoss = logLossOf(yValid, validScore);
-      if (validationLogLoss < bestLoss - 1e-12) {
-        bestLoss = validationLogLoss;
+  try {
+    for (let t = 0; t < params.trees; t++) {
+      for (let i = 0; i < n; i++) {
+        const p = sigmoid(score[i]!);
+        grad[i] = p - y[i]!;
+        hess[i] = Math.max(p * (1 - p), 1e-16);
+      }
+      let used = 0;
+      for (let i = 0; i < n; i++) if (params.subsample >= 1 || random() < params.subsample) index[used++] = i;
+      const tree = growTree(histograms, index, used, scratch, bins, F, grad, hess, thresholds, params);
+      trees.push(tree);
+      addTree(tree, bins, F, n, score);
+      let validationLogLoss: number | undefined;
+      if (validation.length > 0) {
+        addTree(tree, validBins, F, validation.length, validScore);
+        validationLogLoss = logLossOf(yValid, validScore);
+        if (validationLogLoss < bestLoss - 1e-12) {
+          bestLoss = validationLogLoss;
+          bestIteration = t + 1;
+        }
+      } else {
         bestIteration = t + 1;
       }
-    } else {
-      bestIteration = t + 1;
+      options.onTree?.({ trees: t + 1, total: params.trees, ...(validationLogLoss === undefined ? {} : { validationLogLoss }) });
+      await yieldToEventLoop();
+      options.signal?.throwIfAborted();
+      if (validation.length > 0 && t + 1 - bestIteration >= params.earlyStoppingRounds) break;
     }
-    onTree?.({ trees: t + 1, total: params.trees, ...(validationLogLoss === undefined ? {} : { validationLogLoss }) });
-    if (validation.length > 0 && t + 1 - bestIteration >= params.earlyStoppingRounds) break;
+  } finally {
+    await histograms.close();
   }
   return {
     spec: { kind: 'trees', features: data.features, encodings, trees: trees.slice(0, bestIteration).map(({ bin: _bin, ...nodes }) => nodes), baseScore },
@@ -219,22 +236,6 @@ function addTree(tree: BinnedTree, bins: Uint8Array, F: number, rows: number, sc
       node = goLeft ? tree.left[node]! : tree.right[node]!;
     }
     score[i]! += tree.value[node]!;
-  }
-}
-
-function buildHistogram(hist: Float64Array, index: Uint32Array, start: number, end: number, bins: Uint8Array, F: number, grad: Float64Array, hess: Float64Array): void {
-  hist.fill(0);
-  for (let k = start; k < end; k++) {
-    const r = index[k]!;
-    const g = grad[r]!;
-    const h = hess[r]!;
-    const base = r * F;
-    for (let j = 0, offset = 0; j < F; j++, offset += STRIDE) {
-      const o = offset + bins[base + j]! * 3;
-      hist[o]! += g;
-      hist[o + 1]! += h;
-      hist[o + 2]!++;
-    }
   }
 }
 
@@ -278,6 +279,7 @@ function bestSplit(hist: Float64Array, G: number, H: number, C: number, threshol
 }
 
 function growTree(
+  histograms: HistogramBuilder,
   index: Uint32Array,
   used: number,
   scratch: Uint32Array,
@@ -297,7 +299,7 @@ function growTree(
   const value: number[] = [0];
 
   const rootHist = new Float64Array(F * STRIDE);
-  buildHistogram(rootHist, index, 0, used, bins, F, grad, hess);
+  histograms.build(rootHist, 0, used);
   let G = 0;
   let H = 0;
   for (let k = 0; k < used; k++) {
@@ -353,7 +355,7 @@ function growTree(
     const leftSmaller = leftRange.end - leftRange.start <= rightRange.end - rightRange.start;
     const small = leftSmaller ? leftRange : rightRange;
     const smallHist = new Float64Array(F * STRIDE);
-    buildHistogram(smallHist, index, small.start, small.end, bins, F, grad, hess);
+    histograms.build(smallHist, small.start, small.end);
     const largeHist = parent.hist;
     for (let i = 0; i < largeHist.length; i++) largeHist[i]! -= smallHist[i]!;
     const sums = (hist: Float64Array) => {

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { z } from 'zod';
 import type { LinearModelSpec } from './onnx-export.js';
 import { isMissingCategory, type TrainingData } from './training-data.js';
@@ -77,11 +78,17 @@ const dot = (a: Float64Array, b: Float64Array) => {
   return s;
 };
 
-export function trainLogisticRegression(
+export interface LogisticRegressionOptions {
+  onIteration?: (p: { iterations: number; total: number; loss: number }) => void;
+  /** Checked between iterations, which also yield to the event loop. */
+  signal?: AbortSignal | undefined;
+}
+
+export async function trainLogisticRegression(
   data: TrainingData,
   params: LogisticRegressionParams,
-  onIteration?: (p: { iterations: number; total: number; loss: number }) => void,
-): LogisticRegressionResult {
+  options: LogisticRegressionOptions = {},
+): Promise<LogisticRegressionResult> {
   const rows = data.rows;
   const numericIndex = data.features.flatMap((f, j) => (f.type === 'numeric' ? [j] : []));
   const m = numericIndex.length;
@@ -120,12 +127,7 @@ export function trainLogisticRegression(
   });
   const design: Design = { rows, dense, numericCount: m, codes: categorical.map((c) => c.codes), parameters: next };
 
-  const { theta, iterations, loss } = lbfgs(
-    (t, g) => evaluate(design, data.labels, params.l2, t, g),
-    design.parameters,
-    params,
-    onIteration,
-  );
+  const { theta, iterations, loss } = await lbfgs((t, g) => evaluate(design, data.labels, params.l2, t, g), design.parameters, params, options);
 
   let intercept = theta[0]!;
   const numericTerms = new Map<number, { weight: number; impute: number }>();
@@ -149,12 +151,12 @@ export function trainLogisticRegression(
 }
 
 /** Limited-memory BFGS (history 10) with a backtracking Armijo line search. */
-function lbfgs(
+async function lbfgs(
   f: (theta: Float64Array, grad: Float64Array) => number,
   size: number,
   params: LogisticRegressionParams,
-  onIteration?: (p: { iterations: number; total: number; loss: number }) => void,
-): { theta: Float64Array; iterations: number; loss: number } {
+  options: LogisticRegressionOptions,
+): Promise<{ theta: Float64Array; iterations: number; loss: number }> {
   const history = 10;
   let theta = new Float64Array(size);
   let grad = new Float64Array(size);
@@ -213,7 +215,9 @@ function lbfgs(
     grad = candidateGrad;
     loss = candidateLoss;
     iterations++;
-    onIteration?.({ iterations, total: params.maxIterations, loss });
+    options.onIteration?.({ iterations, total: params.maxIterations, loss });
+    await yieldToEventLoop();
+    options.signal?.throwIfAborted();
     if (improvement <= 1e-12 * Math.max(1, Math.abs(loss))) break;
   }
   return { theta, iterations, loss };

@@ -44,39 +44,58 @@ describe('built-in trainers exported to ONNX', () => {
   }
 
   test('GBDT: onnxruntime probabilities equal the trainer predictions within 1e-5, missing values included', async () => {
-    const { spec } = trainGbdt(train, GbdtParams.parse({ trees: 40, validationFraction: 0.2 }));
+    const { spec } = await trainGbdt(train, GbdtParams.parse({ trees: 40, validationFraction: 0.2 }));
     assert.ok(spec.trees.length > 0);
     assert.ok((await maxDifference(spec, 'gbdt')) < 1e-5);
   });
 
   test('logistic regression: onnxruntime probabilities equal the trainer predictions within 1e-5', async () => {
-    const { spec } = trainLogisticRegression(train, LogisticRegressionParams.parse({}));
+    const { spec } = await trainLogisticRegression(train, LogisticRegressionParams.parse({}));
     assert.ok((await maxDifference(spec, 'logreg')) < 1e-5);
   });
 
-  test('GBDT with row subsampling gives a byte-identical ONNX file for the same data, parameters and seed', () => {
+  test('GBDT with row subsampling gives a byte-identical ONNX file for the same data, parameters and seed', async () => {
     const params = GbdtParams.parse({ trees: 15, subsample: 0.7, seed: 7 });
-    const a = exportOnnx(trainGbdt(train, params).spec, { producerVersion: 'test' });
-    const b = exportOnnx(trainGbdt(train, params).spec, { producerVersion: 'test' });
+    const a = exportOnnx((await trainGbdt(train, params)).spec, { producerVersion: 'test' });
+    const b = exportOnnx((await trainGbdt(train, params)).spec, { producerVersion: 'test' });
     assert.equal(sha256(a), sha256(b));
   });
 
-  test('GBDT with a different seed gives a different model', () => {
-    const a = exportOnnx(trainGbdt(train, GbdtParams.parse({ trees: 15, subsample: 0.7, seed: 7 })).spec, { producerVersion: 'test' });
-    const b = exportOnnx(trainGbdt(train, GbdtParams.parse({ trees: 15, subsample: 0.7, seed: 8 })).spec, { producerVersion: 'test' });
+  test('GBDT builds the same model with one or two histogram threads', async () => {
+    const model = async (threads: 1 | 2) => exportOnnx((await trainGbdt(train, GbdtParams.parse({ trees: 10, threads }))).spec, { producerVersion: 'test' });
+    assert.equal(sha256(await model(1)), sha256(await model(2)));
+  });
+
+  test('GBDT with a different seed gives a different model', async () => {
+    const a = exportOnnx((await trainGbdt(train, GbdtParams.parse({ trees: 15, subsample: 0.7, seed: 7 }))).spec, { producerVersion: 'test' });
+    const b = exportOnnx((await trainGbdt(train, GbdtParams.parse({ trees: 15, subsample: 0.7, seed: 8 }))).spec, { producerVersion: 'test' });
     assert.notEqual(sha256(a), sha256(b));
   });
 
-  test('logistic regression gives a byte-identical ONNX file for the same data and parameters', () => {
+  test('logistic regression gives a byte-identical ONNX file for the same data and parameters', async () => {
     const params = LogisticRegressionParams.parse({ maxIterations: 30 });
-    const a = exportOnnx(trainLogisticRegression(train, params).spec, { producerVersion: 'test' });
-    const b = exportOnnx(trainLogisticRegression(train, params).spec, { producerVersion: 'test' });
+    const a = exportOnnx((await trainLogisticRegression(train, params)).spec, { producerVersion: 'test' });
+    const b = exportOnnx((await trainLogisticRegression(train, params)).spec, { producerVersion: 'test' });
     assert.equal(sha256(a), sha256(b));
   });
 
-  test('GBDT stops early when the validation loss stops improving', () => {
-    const result = trainGbdt(train, GbdtParams.parse({ trees: 500, learningRate: 0.5, earlyStoppingRounds: 3 }));
+  test('GBDT stops early when the validation loss stops improving', async () => {
+    const result = await trainGbdt(train, GbdtParams.parse({ trees: 500, learningRate: 0.5, earlyStoppingRounds: 3 }));
     assert.ok(result.bestIteration < 500);
     assert.equal(result.spec.trees.length, result.bestIteration);
+  });
+
+  test('training stops with the abort reason when its signal is aborted', async () => {
+    const controller = new AbortController();
+    let trees = 0;
+    const training = trainGbdt(train, GbdtParams.parse({ trees: 50 }), {
+      signal: controller.signal,
+      onTree: (p) => {
+        trees = p.trees;
+        if (p.trees === 3) controller.abort(new Error('cancelled by the workflow'));
+      },
+    });
+    await assert.rejects(training, /cancelled by the workflow/);
+    assert.equal(trees, 3);
   });
 });
