@@ -13,9 +13,10 @@ import { TrainInput, trainStep } from './train.js';
  */
 export function createTrainingActivities(deps: { store: ArtifactStore; log: Logger }) {
   const { store, log } = deps;
+  const cache = { store, version: 1 };
   return {
-    train: defineActivity('train', TrainInput, log, (input, ctx) => trainStep(input, { store }, ctx)),
-    evaluate: defineActivity('evaluate', EvaluateInput, log, (input, ctx) => evaluateStep(input, { store }, ctx)),
+    train: defineActivity('train', TrainInput, log, (input, ctx) => trainStep(input, { store }, ctx), { cache }),
+    evaluate: defineActivity('evaluate', EvaluateInput, log, (input, ctx) => evaluateStep(input, { store }, ctx), { cache }),
     trainExternal: defineActivity('trainExternal', ExternalTrainInput, log, (input, ctx) => runExternalTrainer(input, { store }, ctx)),
   };
 }

@@ -6,7 +6,7 @@ import { churnExpectations, churnFeatureOptions, churnFeaturesSql } from './chur
 
 export default definePipeline({
   name: 'churn',
-  description: 'Customer churn: ingest, validate, profile, features, split',
+  description: 'Customer churn: ingest, validate, profile, features, split, train GBDT (and a logistic-regression baseline), evaluate',
   model: 'churn',
   params: z.object({
     /** A CSV/TSV/Parquet/JSON-lines/Arrow file; generated churn data when absent. */
@@ -14,13 +14,37 @@ export default definePipeline({
     rows: z.number().int().min(1000).max(10_000_000).default(50_000),
     seed: z.number().int().default(1),
     testShare: z.number().gt(0).lt(1).default(0.2),
+    trees: z.number().int().min(1).max(2000).default(150),
+    /** The quality gate: the candidate needs at least this ROC AUC on the test set. */
+    minRocAuc: z.number().min(0).max(1).default(0.75),
   }),
   async run(p) {
     const raw = await step.ingest(p.input ? { path: p.input } : { generate: 'churn', rows: p.rows, seed: p.seed });
-    const report = await step.validate(raw, churnExpectations);
+    await step.validate(raw, churnExpectations);
     const profile = await step.profile(raw);
     const { dataset, features, label } = await step.features(raw, churnFeaturesSql, churnFeatureOptions);
     const { train, test } = await step.split(dataset, { by: 'customer_id', test: p.testShare, stratify: label });
-    return { rows: raw.rows, columns: raw.columns.map((c) => c.name), features, label, train, test, validation: report, profile };
+    const names = features.map((f) => f.name);
+
+    const baseline = await step.train(train, { trainer: 'logreg', label, features: names, name: 'train baseline (logreg)' });
+    const baselineReport = await step.evaluate(baseline.model, test, { name: 'evaluate baseline', stopOnFailure: false });
+    const candidate = await step.train(train, {
+      trainer: 'gbdt',
+      label,
+      features: names,
+      params: { trees: p.trees, seed: p.seed }, // early stopping on a validation part of `train`
+    });
+    const report = await step.evaluate(candidate.model, test, { gate: { rocAuc: p.minRocAuc }, champion: baseline.model });
+
+    return {
+      rows: raw.rows,
+      features,
+      profile,
+      model: candidate.model,
+      card: candidate.card,
+      metrics: report.metrics,
+      baseline: baselineReport.metrics,
+      gate: report.reasons,
+    };
   },
 });

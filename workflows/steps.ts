@@ -1,9 +1,13 @@
-import { type ActivityInterfaceFor, type ActivityOptions, type RetryPolicy, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, type ActivityInterfaceFor, type ActivityOptions, type RetryPolicy, proxyActivities } from '@temporalio/workflow';
 import type { DataActivities } from '../activities/data/data-activities.js';
+import type { EvaluateInput, EvaluationResult } from '../activities/evaluate.js';
+import type { TrainInput, TrainResult } from '../activities/train.js';
+import type { ExternalTrainInput } from '../activities/trainers/external-trainer.js';
+import type { TrainingActivities } from '../activities/training-activities.js';
 import type { FeaturesInput, IngestInput, SplitInput, SplitResult } from '../lib/data-steps.js';
 import type { ExpectationSuiteInput } from '../lib/expectations.js';
 import { failureType } from '../lib/errors.js';
-import type { ArtifactRef, DatasetRef, Feature } from '../lib/refs.js';
+import type { ArtifactRef, DatasetRef, Feature, ModelRef } from '../lib/refs.js';
 import { runOptions, runStep } from './pipeline.js';
 
 /**
@@ -93,5 +97,51 @@ export const step = {
     );
     const { cached: _cached, ...parts } = result;
     return parts;
+  },
+
+  /** Trains a built-in model (`gbdt`, `logreg`) and stores model.onnx and its model card. */
+  async train(dataset: DatasetRef, o: StepOptions & Omit<TrainInput, 'dataset'> & { name?: string }): Promise<TrainResult> {
+    const { retry: _r, startToCloseTimeout: _s, heartbeatTimeout: _h, cache: _c, name, ...train } = o;
+    const result = await runStep(
+      name ?? `train ${o.trainer}`,
+      () => activities<TrainingActivities>(o).train({ dataset, ...train, cache: useCache(o) }),
+      (r) => `${r.model.trainer}, ${(r.model.bytes / 1024).toFixed(0)} KiB ONNX`,
+    );
+    const { cached: _cached, ...trained } = result;
+    return trained;
+  },
+
+  /** Runs a trainer command in any language under the external-trainer contract (docs/training.md). */
+  async trainExternal(train: DatasetRef, o: StepOptions & Omit<ExternalTrainInput, 'train'> & { name?: string }): Promise<TrainResult> {
+    const { retry: _r, startToCloseTimeout: _s, heartbeatTimeout: _h, cache: _c, name, ...rest } = o;
+    return runStep(
+      name ?? `train ${o.trainerName ?? 'external'}`,
+      () => activities<TrainingActivities>(o).trainExternal({ train, ...rest }),
+      (r) => `${r.model.trainer}, ${(r.model.bytes / 1024).toFixed(0)} KiB ONNX`,
+    );
+  },
+
+  /**
+   * Scores the model with onnxruntime on the test set, checks the gate and, given a champion,
+   * compares on the same data. A failed gate stops the run (a non-retryable PlumbQualityGate
+   * failure listing the reasons) unless `stopOnFailure: false`.
+   */
+  async evaluate(
+    model: ModelRef,
+    dataset: DatasetRef,
+    o: StepOptions & Omit<EvaluateInput, 'model' | 'dataset'> & { name?: string; stopOnFailure?: boolean } = {},
+  ): Promise<EvaluationResult> {
+    const { retry: _r, startToCloseTimeout: _s, heartbeatTimeout: _h, cache: _c, name, stopOnFailure = true, ...evaluate } = o;
+    const result = await runStep(
+      name ?? 'evaluate',
+      () => activities<TrainingActivities>(o).evaluate({ model, dataset, ...evaluate, cache: useCache(o) }),
+      (r) => `ROC AUC ${r.metrics.rocAuc.toFixed(4)}, F1 ${r.metrics.f1.toFixed(4)} — ${r.passed ? 'gate passed' : 'gate failed'}`,
+    );
+    const { cached: _cached, ...evaluation } = result;
+    if (!evaluation.passed && stopOnFailure) {
+      const failed = evaluation.reasons.filter((r) => !r.passed).map((r) => r.message);
+      throw ApplicationFailure.nonRetryable(`quality gate failed: ${failed.join('; ')}`, 'PlumbQualityGate', evaluation);
+    }
+    return evaluation;
   },
 };
