@@ -34,7 +34,7 @@ export default definePipeline({
       features: names,
       params: { trees: p.trees, seed: p.seed }, // early stopping on a validation part of `train`
     });
-    const report = await step.evaluate(candidate.model, test, { gate: { rocAuc: p.minRocAuc }, champion: baseline.model });
+    const report = await step.evaluate(candidate.model, test, { gate: { rocAuc: p.minRocAuc } });
 
     return {
       rows: raw.rows,

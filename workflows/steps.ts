@@ -27,7 +27,7 @@ const NON_RETRYABLE = ['BadInput', 'DataQuality', 'NotFound', 'Conflict', 'Integ
 
 const DEFAULTS: ActivityOptions = {
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
 };
 

@@ -46,10 +46,12 @@ describe('training activities', () => {
   test('train heartbeats each tree and returns a model ref and a card naming its inputs', async () => {
     const env = new MockActivityEnvironment();
     const beats: Progress[] = [];
-    env.on('heartbeat', (d: Progress) => beats.push(d));
+    env.on('heartbeat', (d: Progress | undefined) => d && beats.push(d));
     const result = await run(env, activities.train, { dataset: train, label: 'churned', trainer: 'gbdt', params: { trees: 12, validationFraction: 0 } });
     ModelRef.parse(result.model);
-    assert.deepEqual(beats.map((b) => b.done), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    // Liveness heartbeats repeat the latest progress while a tree takes long: count distinct steps.
+    const done = beats.filter((b) => b !== undefined).map((b) => b.done);
+    assert.deepEqual(done.filter((d, i) => d !== done[i - 1]), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     assert.equal(beats[0]!.unit, 'trees');
     const card = ModelCard.parse(JSON.parse((await store.get(result.card.sha256)).toString()));
     assert.equal(card.model.sha256, result.model.sha256);
