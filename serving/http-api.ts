@@ -103,6 +103,7 @@ export function createHttpHandler(deps: HttpApiDeps): (req: IncomingMessage, res
       if (!res.headersSent && body !== undefined) sendJson(res, 200, body);
     };
     handleRequest().catch((err: unknown) => {
+      req.resume(); // discard an unread body so the connection can be reused
       const status = err instanceof PlumbError && err.details?.status === 405 ? 405 : httpStatusOf(err);
       if (status >= 500 && !(err instanceof PlumbError)) log.error('request failed', { method: req.method, url: req.url, err });
       if (err instanceof PlumbError && err.kind === 'Overloaded') res.setHeader('retry-after', '1');

@@ -24,6 +24,8 @@ const keys = await loadApiKeys({ file: config.serving.apiKeysFile, envValue: pro
 const pool = await startServingPool({ config: config.serving, store: new LocalArtifactStore(config.artifacts.dir), keys, log });
 
 let stopping = false;
+let wakeUp: () => void = () => {};
+const stopped = new Promise<void>((resolve) => (wakeUp = resolve));
 let worker: Worker | undefined;
 let connection: NativeConnection | undefined;
 
@@ -50,7 +52,7 @@ async function runTemporalWorker(): Promise<void> {
     }
     await connection?.close().catch(() => undefined);
     connection = undefined;
-    if (!stopping) await new Promise((r) => setTimeout(r, delayMs));
+    if (!stopping) await Promise.race([stopped, new Promise((r) => setTimeout(r, delayMs))]);
     delayMs = Math.min(delayMs * 2, 30_000);
   }
 }
@@ -60,6 +62,7 @@ const temporal = runTemporalWorker();
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
+  wakeUp();
   log.info('shutting down', { signal });
   if (worker?.getState() === 'RUNNING') worker.shutdown();
   await Promise.race([temporal, new Promise((r) => setTimeout(r, 15_000))]);
