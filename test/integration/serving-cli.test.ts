@@ -15,7 +15,7 @@ test('plumb predict prints the pool answer as JSON and refuses bad instances', a
     registerServingCommands(program, async () => stack.config);
     const out: string[] = [];
     const write = process.stdout.write;
-    process.stdout.write = ((chunk: string) => out.push(chunk)) as typeof process.stdout.write;
+    process.stdout.write = ((chunk: string) => out.push(chunk) > 0) as typeof process.stdout.write;
     try {
       await program.parseAsync(['predict', 'churn', '--url', pool.url, '--json', JSON.stringify([row(2)])], { from: 'user' });
     } finally {
