@@ -83,6 +83,8 @@ const ServingSection = z.strictObject({
       maxBufferedRecords: z.number().int().min(1).default(100_000),
     })
     .prefault({}),
+  /** How often a pool publishes its statistics for reports run by its peers. */
+  statsPublishMs: z.number().int().min(50).default(10_000),
   /** How long per-version statistics are kept for metric reports. */
   statsRetentionMinutes: z.number().int().min(1).default(180),
 });

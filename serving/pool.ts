@@ -13,6 +13,7 @@ import { createHttpHandler } from './http-api.js';
 import { createServingMetrics } from './metrics.js';
 import { PredictionLog } from './prediction-log.js';
 import { ServedModels } from './served-models.js';
+import { StatsExchange } from './stats-exchange.js';
 import { VersionStats } from './version-stats.js';
 
 export interface ServingPoolOptions {
@@ -80,12 +81,13 @@ export async function startServingPool(options: ServingPoolOptions): Promise<Ser
         onDropped: (n) => metrics.logDropped.inc(n),
       })
     : undefined;
+  const exchange = new StatsExchange({ store, pool, stats, retentionMs: config.statsRetentionMinutes * 60_000, log });
   const control: ControlDeps = {
     served,
     store,
     assignmentKey: config.assignmentKey,
     pool,
-    stats: async () => [{ pool, stats: stats.snapshot() }],
+    stats: () => exchange.collect(),
     log,
   };
   let ready = false;
@@ -99,10 +101,16 @@ export async function startServingPool(options: ServingPoolOptions): Promise<Ser
   ready = true;
   log.info('serving pool listening', { url: `http://${config.host}:${port}`, pool, threads: config.threads, generation: served.assignment.generation });
 
-  // Every process converges on the published assignment (see docs/serving.md, "Desired state").
+  // Every process converges on the published assignment (see docs/serving.md, "Desired state")
+  // and publishes its statistics for the reports its peers run.
   let polling = true;
   let pollTimer: NodeJS.Timeout | undefined;
+  let published = 0;
   const poll = async () => {
+    if (Date.now() - published >= config.statsPublishMs) {
+      published = Date.now();
+      await exchange.publish().catch((err: unknown) => log.warn('could not publish serving statistics', { err: messageOf(err) }));
+    }
     try {
       const desired = await readDesired(control);
       if (desired.generation > served.assignment.generation) {
@@ -135,6 +143,7 @@ export async function startServingPool(options: ServingPoolOptions): Promise<Ser
       clearTimeout(deadline);
       await engine.close();
       await predictionLog?.close();
+      await exchange.publish().catch(() => undefined);
       log.info('serving pool stopped', { pool });
     },
   };

@@ -36,6 +36,19 @@ describe('serving pool process', () => {
       else await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(version, '1');
+    for (let i = 0; i < 20; i++) await call(second.url, '/v1/models/churn:predict', { body: { instances: [row(i)] } });
+    // A report run by the first process includes what the second served, once it is published.
+    const window = () => `from=${new Date(Date.now() - 600_000).toISOString()}&to=${new Date(Date.now() + 1000).toISOString()}`;
+    let pools: string[] = [];
+    let requests = 0;
+    for (let i = 0; i < 100 && requests < 22; i++) {
+      const report = await call(first!.url, `/admin/models/churn/metrics?${window()}`);
+      pools = report.body.pools;
+      requests = report.body.versions[0]?.requests ?? 0;
+      if (requests < 22) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(pools.length, 2);
+    assert.equal(requests, 22); // 1 on the first process, 1 + 20 on the second
     await second.stop('SIGKILL');
     second = undefined;
   });
