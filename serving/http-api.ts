@@ -188,13 +188,17 @@ async function score(deps: HttpApiDeps, v: ServedVersionState, route: Route, par
     deps.stats.record(v.model, v.version, route, { ok: true, latencyMs, probabilities: p1 });
     deps.metrics.requests.inc({ ...labels, outcome: 'ok' });
     deps.metrics.latency.observe(labels, latencyMs / 1000);
-    if (deps.predictionLog) {
-      const labelsOut = outputs[MODEL_OUTPUTS.label]!.data as BigInt64Array;
-      const time = new Date().toISOString();
-      deps.predictionLog.append(p1.map((probability, i) => ({
-        time, requestId, model: v.model, version: v.version, route, features: parsed.features(i), label: Number(labelsOut[i]), probability,
-      })));
-    }
+    deps.predictionLog?.append({
+      time: new Date().toISOString(),
+      requestId,
+      model: v.model,
+      version: v.version,
+      route,
+      rows: parsed.rows,
+      features: parsed.feeds,
+      labels: outputs[MODEL_OUTPUTS.label]!.data as BigInt64Array,
+      probabilities: p1,
+    });
     return { ok: true, outputs };
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));

@@ -16,7 +16,6 @@ test('turns feature objects into float32 and string columns of shape [N, 1]', ()
   assert.equal(parsed.rows, 2);
   assert.deepEqual(parsed.feeds.tenure, { type: 'float32', data: Float32Array.of(1.5, 2), dims: [2, 1] });
   assert.deepEqual(parsed.feeds.contract, { type: 'string', data: ['a', 'b'], dims: [2, 1] });
-  assert.deepEqual(parsed.features(1), { tenure: 2, contract: 'b' });
 });
 
 test('accepts V2 tensors of shape [N] and nested data', () => {
