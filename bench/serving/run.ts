@@ -18,6 +18,7 @@ import type { Feeds } from '../../serving/tensors.js';
 import { modelRefOf, treeEnsembleModel, treeFeatures } from '../../test/fixtures/onnx-models.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const PREDICTION_LOG = process.env.BENCH_PREDICTION_LOG !== 'off';
 const features = treeFeatures(20);
 const model = treeEnsembleModel({ features: 20, trees: 200, depth: 6 });
 const ref = modelRefOf(model, features);
@@ -80,7 +81,7 @@ async function engineCeiling(threads: number, rows: number, path: string): Promi
 const dir = await mkdtemp(join(tmpdir(), 'plumb-bench-serving-'));
 const port = 18000 + Math.floor(Math.random() * 2000);
 const stackFile = join(dir, 'stack.yml');
-await writeFile(stackFile, JSON.stringify({ temporal: { address: '127.0.0.1:1' }, serving: { port, predictionLog: { enabled: true } }, artifacts: { dir: 'artifacts' }, logLevel: 'warn' }));
+await writeFile(stackFile, JSON.stringify({ temporal: { address: '127.0.0.1:1' }, serving: { port, predictionLog: { enabled: PREDICTION_LOG } }, artifacts: { dir: 'artifacts' }, logLevel: 'warn' }));
 const config = parseStackConfig(JSON.parse(await readFile(stackFile, 'utf8')), stackFile);
 const store = new LocalArtifactStore(config.artifacts.dir);
 await store.put(model);
@@ -104,13 +105,14 @@ try {
   for (const c of [1, 4, 16, 64]) single.push([c, await runLoad(url, 1, c)]);
   const peak = Math.max(...single.map(([, r]) => r.rps));
   const half = await runLoad(url, 1, 0, Math.round(peak / 2));
+  const quarter = await runLoad(url, 1, 0, Math.round(peak / 4));
   const batch: [number, LoadResult][] = [];
   for (const c of [1, 2, 4, 8]) batch.push([c, await runLoad(url, 1000, c)]);
   const bestBatch = Math.max(...batch.map(([, r]) => r.rowsPerSec));
 
   const row = (kind: string, c: number | string, r: LoadResult) => `| ${kind} | ${c} | ${r.rps} | ${r.rowsPerSec} | ${r.p50} | ${r.p99} | ${r.errors} |`;
   lines.push(
-    `### ${new Date().toISOString().slice(0, 16)}Z — ${SECONDS}s per level, pool threads ${config.serving.threads}, max batch ${config.serving.maxBatchRows} rows, delay ${config.serving.maxQueueDelayMs} ms, prediction log on`,
+    `### ${new Date().toISOString().slice(0, 16)}Z — ${SECONDS}s per level, pool threads ${config.serving.threads}, max batch ${config.serving.maxBatchRows} rows, delay ${config.serving.maxQueueDelayMs} ms, prediction log ${PREDICTION_LOG ? 'on' : 'off'}`,
     '',
     `Machine: ${cpus().length} CPUs (nproc ${execFileSync('nproc').toString().trim()}), ${cpus()[0]?.model ?? 'unknown CPU'}, RAM ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} free), node ${process.version}. Model: TreeEnsembleRegressor + sigmoid, 200 trees, depth 6, 20 float inputs (${(model.byteLength / 1024).toFixed(0)} KiB). V2 JSON tensors over HTTP/1.1 keep-alive; load generator in its own process on the same machine.`,
     '',
@@ -118,6 +120,7 @@ try {
     '|---|---|---|---|---|---|---|',
     ...single.map(([c, r]) => row('1 row', c, r)),
     row('1 row, open loop at ½ peak', `${Math.round(peak / 2)} req/s`, half),
+    row('1 row, open loop at ¼ peak', `${Math.round(peak / 4)} req/s`, quarter),
     ...batch.map(([c, r]) => row('1000 rows', c, r)),
     '',
     `In-process ceiling, 1000-row batches: one session.run loop ${ceiling1000} rows/s; through the engine's ${config.serving.threads} thread(s) without HTTP ${engine1000} rows/s.`,
