@@ -57,7 +57,6 @@ export async function loadModelVersion(deps: ControlDeps, raw: LoadVersionInput)
     version: input.version,
     sha256: input.ref.sha256,
     generation: next.generation,
-    threads: 0,
     loadMs: Math.round(performance.now() - started),
     ...(routing ? { stable: routing.stable } : {}),
   };

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PlumbError, badInput, httpStatusOf, messageOf, notFound } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { MODEL_OUTPUTS } from '../lib/refs.js';
-import type { Route } from '../lib/serving.js';
+import type { LoadVersionInput, Route, SetRoutingInput } from '../lib/serving.js';
 import type { Right, ApiKeys } from './auth.js';
 import { type ControlDeps, loadModelVersion, reportModelMetrics, setModelRouting, unloadModelVersion } from './control-activities.js';
 import { type InferenceEngine, InferenceFailure } from './engine.js';
@@ -61,11 +61,11 @@ export function createHttpHandler(deps: HttpApiDeps): (req: IncomingMessage, res
     { method: 'GET', path: /^\/admin\/assignment$/, right: 'admin', handle: async () => adminState(deps) },
     {
       method: 'POST', path: /^\/admin\/models\/([^/]+)\/versions$/, right: 'admin',
-      handle: async (ctx) => loadModelVersion(deps.control, { ...(asObject(await readJson(ctx.req, deps.bodyLimitBytes))), model: param(ctx.params, 0) } as never),
+      handle: async (ctx) => loadModelVersion(deps.control, { ...(asObject(await readJson(ctx.req, deps.bodyLimitBytes))), model: param(ctx.params, 0) } as LoadVersionInput),
     },
     {
       method: 'PUT', path: /^\/admin\/models\/([^/]+)\/routing$/, right: 'admin',
-      handle: async (ctx) => setModelRouting(deps.control, { ...(asObject(await readJson(ctx.req, deps.bodyLimitBytes))), model: param(ctx.params, 0) } as never),
+      handle: async (ctx) => setModelRouting(deps.control, { ...(asObject(await readJson(ctx.req, deps.bodyLimitBytes))), model: param(ctx.params, 0) } as SetRoutingInput),
     },
     {
       method: 'DELETE', path: /^\/admin\/models\/([^/]+)\/versions\/([^/]+)$/, right: 'admin',
@@ -229,7 +229,7 @@ function metadata(deps: HttpApiDeps, params: string[]): unknown {
     name: model,
     versions: versions.map((s) => s.version),
     platform: 'onnxruntime_onnx',
-    ...(params[1] ? { version: v.version } : { version: v.version }),
+    version: v.version,
     inputs: v.ref.features.map((f) => ({ name: f.name, datatype: f.type === 'numeric' ? 'FP32' : 'BYTES', shape: [-1, 1] })),
     outputs: [
       { name: MODEL_OUTPUTS.label, datatype: 'INT64', shape: [-1] },

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { ArtifactStore } from '../lib/artifact-store.js';
 import type { StackConfig } from '../lib/config.js';
-import { messageOf } from '../lib/errors.js';
+import { PlumbError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { Assignment } from '../lib/serving.js';
 import type { ApiKeys } from './auth.js';
@@ -14,6 +14,7 @@ import { createServingMetrics } from './metrics.js';
 import { PredictionLog } from './prediction-log.js';
 import { ServedModels } from './served-models.js';
 import { StatsExchange } from './stats-exchange.js';
+import type { Feeds, OutputTensors } from './tensors.js';
 import { VersionStats } from './version-stats.js';
 
 export interface ServingPoolOptions {
@@ -32,6 +33,12 @@ export interface ServingPool {
   pool: string;
   control: ControlDeps;
   served: ServedModels;
+  /**
+   * Scores feeds of the model convention on a loaded version (the stable one by default) through
+   * the same threads and batcher as HTTP, without routing, statistics or the prediction log: for
+   * batch scoring on the serving task queue. Rows beyond `maxBatchRows` run as one batch.
+   */
+  score(model: string, version: string | undefined, feeds: Feeds, rows: number): Promise<{ version: string; outputs: OutputTensors }>;
   /** Writes buffered prediction-log records now. */
   flushPredictionLog(): Promise<void>;
   /** Stops accepting connections, drains requests and batches, stops the inference threads. */
@@ -129,6 +136,13 @@ export async function startServingPool(options: ServingPoolOptions): Promise<Ser
     pool,
     control,
     served,
+    async score(model, version, feeds, rows) {
+      const wanted = version ?? served.routing(model)?.stable;
+      const v = wanted === undefined ? undefined : served.version(model, wanted);
+      if (!v) throw new PlumbError('NotFound', `${model} ${wanted === undefined ? 'has no stable version' : `version ${wanted} is not served here`}`);
+      if (v.status !== 'loaded') throw new PlumbError('Unavailable', `${model} version ${v.version} failed to load: ${v.error}`);
+      return { version: v.version, outputs: await engine.infer(v.key, feeds, rows, v.outputNames) };
+    },
     flushPredictionLog: () => predictionLog?.flush() ?? Promise.resolve(),
     async close() {
       polling = false;

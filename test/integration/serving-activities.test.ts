@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { LoadVersionResult, MetricsReport } from '../../lib/serving.js';
 import { createServingActivities } from '../../serving/control-activities.js';
-import { logisticModel, unloadableModel } from '../fixtures/onnx-models.js';
+import { logisticModel, logisticProbability, unloadableModel } from '../fixtures/onnx-models.js';
 import { call, makeStack, row, silentLog, startPool, storeModel } from './serving-harness.js';
 
 test('the plumb-serving activities load, route, report and refuse with typed failures', async () => {
@@ -45,6 +45,30 @@ test('the plumb-serving activities load, route, report and refuse with typed fai
     await env.run(activities.servingSetRouting, { model: 'churn', stable: 2 });
     const unloaded = await env.run(activities.servingUnloadVersion, { model: 'churn', version: 1 });
     assert.deepEqual(unloaded, { generation: 5, routing: { stable: '2' } });
+  } finally {
+    await pool.close();
+    await stack.cleanup();
+  }
+});
+
+test('pool.score runs batch rows on the stable version through the engine', async () => {
+  const stack = await makeStack();
+  const pool = await startPool(stack);
+  try {
+    await pool.control.served.apply(
+      { generation: 1, updatedAt: new Date().toISOString(), models: { churn: { versions: [{ version: '4', ref: await storeModel(stack, logisticModel()) }], routing: { stable: '4' } } } },
+      { strict: true },
+    );
+    const rows = [row(1), row(2), row(3)];
+    const { version, outputs } = await pool.score('churn', undefined, {
+      tenure: { type: 'float32', data: Float32Array.from(rows, (r) => r.tenure), dims: [3, 1] },
+      monthly_charges: { type: 'float32', data: Float32Array.from(rows, (r) => r.monthly_charges), dims: [3, 1] },
+      contract: { type: 'string', data: rows.map((r) => r.contract), dims: [3, 1] },
+    }, 3);
+    assert.equal(version, '4');
+    const probs = outputs.probabilities!.data as Float32Array;
+    assert.deepEqual(rows.map((_, i) => Math.round(probs[2 * i + 1]! * 1e5)), rows.map((r) => Math.round(logisticProbability(r) * 1e5)));
+    await assert.rejects(pool.score('nope', undefined, {}, 1), /nope has no stable version/);
   } finally {
     await pool.close();
     await stack.cleanup();
