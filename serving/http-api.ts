@@ -84,9 +84,11 @@ export function createHttpHandler(deps: HttpApiDeps): (req: IncomingMessage, res
     const log = deps.log.child({ requestId });
     res.setHeader('x-request-id', requestId);
     deps.metrics.inFlight.inc();
+    const started = performance.now();
     res.on('close', () => {
       deps.metrics.inFlight.dec();
       deps.metrics.httpResponses.inc({ status: String(res.statusCode) });
+      log.debug('request', { method: req.method, path: req.url, status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 });
     });
     const handleRequest = async () => {
       const url = new URL(req.url ?? '/', 'http://pool');
