@@ -18,10 +18,16 @@ import { startServingPool } from '../serving/pool.js';
 const args = process.argv.slice(2);
 const flag = args.indexOf('--config');
 const configFile = flag >= 0 ? args[flag + 1] : process.env.PLUMB_CONFIG ?? 'temporal-dev.yml';
-const config = await loadStackConfig(configFile);
-const log = createLogger({ level: config.logLevel, context: { process: 'serving', pid: process.pid } });
-const keys = await loadApiKeys({ file: config.serving.apiKeysFile, envValue: process.env[config.serving.apiKeysEnv], envName: config.serving.apiKeysEnv });
-const pool = await startServingPool({ config: config.serving, store: new LocalArtifactStore(config.artifacts.dir), keys, log });
+const { config, log, pool } = await (async () => {
+  const config = await loadStackConfig(configFile);
+  const log = createLogger({ level: config.logLevel, context: { process: 'serving', pid: process.pid } });
+  const keys = await loadApiKeys({ file: config.serving.apiKeysFile, envValue: process.env[config.serving.apiKeysEnv], envName: config.serving.apiKeysEnv });
+  const pool = await startServingPool({ config: config.serving, store: new LocalArtifactStore(config.artifacts.dir), keys, log });
+  return { config, log, pool };
+})().catch((err: unknown) => {
+  createLogger({ context: { process: 'serving', pid: process.pid } }).error('serving pool failed to start', { err: messageOf(err) });
+  process.exit(1);
+});
 
 let stopping = false;
 let wakeUp: () => void = () => {};

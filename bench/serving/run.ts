@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { LocalArtifactStore } from '../../lib/artifact-store.js';
@@ -17,6 +17,7 @@ import { InferenceEngine } from '../../serving/engine.js';
 import type { Feeds } from '../../serving/tensors.js';
 import { modelRefOf, treeEnsembleModel, treeFeatures } from '../../test/fixtures/onnx-models.js';
 
+const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' ');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PREDICTION_LOG = process.env.BENCH_PREDICTION_LOG !== 'off';
 const features = treeFeatures(20);
@@ -114,7 +115,7 @@ try {
   lines.push(
     `### ${new Date().toISOString().slice(0, 16)}Z — ${SECONDS}s per level, pool threads ${config.serving.threads}, max batch ${config.serving.maxBatchRows} rows, delay ${config.serving.maxQueueDelayMs} ms, prediction log ${PREDICTION_LOG ? 'on' : 'off'}`,
     '',
-    `Machine: ${cpus().length} CPUs (nproc ${execFileSync('nproc').toString().trim()}), ${cpus()[0]?.model ?? 'unknown CPU'}, RAM ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} free), node ${process.version}. Model: TreeEnsembleRegressor + sigmoid, 200 trees, depth 6, 20 float inputs (${(model.byteLength / 1024).toFixed(0)} KiB). V2 JSON tensors over HTTP/1.1 keep-alive; load generator in its own process on the same machine.`,
+    `Machine: ${cpus().length} CPUs (nproc ${execFileSync('nproc').toString().trim()}), ${cpus()[0]?.model ?? 'unknown CPU'}, RAM ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} free), node ${process.version}, load average before the run ${loadBefore}. Model: TreeEnsembleRegressor + sigmoid, 200 trees, depth 6, 20 float inputs (${(model.byteLength / 1024).toFixed(0)} KiB). V2 JSON tensors over HTTP/1.1 keep-alive; load generator in its own process on the same machine.`,
     '',
     '| request | concurrency | req/s | rows/s | p50 ms | p99 ms | errors |',
     '|---|---|---|---|---|---|---|',
