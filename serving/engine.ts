@@ -109,10 +109,6 @@ export class InferenceEngine {
     return this.inFlight;
   }
 
-  isLoaded(key: string): boolean {
-    return this.loaded.has(key);
-  }
-
   /** Loads and warms a session on every thread; on any failure the version is unloaded everywhere. */
   async load(key: string, path: string, warmup: Feeds): Promise<{ inputNames: string[]; outputNames: string[] }> {
     const existing = this.loaded.get(key);

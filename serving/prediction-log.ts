@@ -61,10 +61,6 @@ export class PredictionLog {
     this.bufferedRows += batch.rows;
   }
 
-  get buffered(): number {
-    return this.bufferedRows;
-  }
-
   /** Writes what is buffered; concurrent calls queue behind the running write. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(() => this.writeBuffered()).catch((err: unknown) => {
