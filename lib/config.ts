@@ -66,8 +66,9 @@ const ServingSection = z.strictObject({
   intraOpThreads: z.number().int().min(1).max(64).default(1),
   /** Rows merged into one session.run; a single larger request still runs alone, never split. */
   maxBatchRows: z.number().int().min(1).default(512),
-  /** How long a queued request may wait for companions when a thread is free. */
-  maxQueueDelayMs: z.number().min(0).max(1000).default(1),
+  /** How long a queued request may wait for companions when a thread is free. 0: never wait;
+   *  batches still form from what queues while every thread is busy. */
+  maxQueueDelayMs: z.number().min(0).max(1000).default(0),
   /** Requests waiting per model version beyond which new ones get 503 + Retry-After. */
   maxQueueLength: z.number().int().min(1).default(1024),
   maxRowsPerRequest: z.number().int().min(1).default(10_000),
@@ -98,6 +99,8 @@ const ServingSection = z.strictObject({
       maxBufferedRecords: z.number().int().min(1).default(100_000),
     })
     .prefault({}),
+  /** How often a pool publishes its statistics for reports run by its peers. */
+  statsPublishMs: z.number().int().min(50).default(10_000),
   /** How long per-version statistics are kept for metric reports. */
   statsRetentionMinutes: z.number().int().min(1).default(180),
 });

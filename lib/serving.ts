@@ -61,7 +61,6 @@ export const LoadVersionResult = z.object({
   version: z.string(),
   sha256: z.string(),
   generation: z.number().int(),
-  threads: z.number().int(),
   loadMs: z.number(),
   stable: z.string().optional(),
 });

@@ -13,7 +13,8 @@ import { PlumbError, badInput } from '../lib/errors.js';
 export const Right = z.enum(['predict', 'admin']);
 export type Right = z.infer<typeof Right>;
 
-const KeyFile = z.array(z.strictObject({ key: z.string().min(16, 'keys must have at least 16 characters'), rights: z.array(Right).min(1), name: z.string().optional() }));
+const KeyEntry = z.strictObject({ key: z.string().min(16, 'keys must have at least 16 characters'), rights: z.array(Right).min(1), name: z.string().optional() });
+const KeyFile = z.array(KeyEntry);
 
 export interface ApiKey {
   name: string;
@@ -50,9 +51,9 @@ export function parseKeysEnv(value: string, variable: string): ApiKey[] {
       const at = entry.lastIndexOf(':');
       if (at <= 0) throw badInput(`${variable} entry ${i + 1}: expected <key>:<rights>, e.g. s3cret-key-0123456:predict+admin`);
       const rights = entry.slice(at + 1).split('+');
-      const parsed = KeyFile.safeParse([{ key: entry.slice(0, at), rights }]);
+      const parsed = KeyEntry.safeParse({ key: entry.slice(0, at), rights });
       if (!parsed.success) throw badInput(`${variable} entry ${i + 1}: ${formatIssues(parsed.error)}`);
-      return { name: `${variable}#${i + 1}`, rights: new Set(parsed.data[0]!.rights), digest: sha256(parsed.data[0]!.key) };
+      return { name: `${variable}#${i + 1}`, rights: new Set(parsed.data.rights), digest: sha256(parsed.data.key) };
     });
 }
 

@@ -74,15 +74,6 @@ export class BatchQueue<T extends QueuedItem> {
     return deadline;
   }
 
-  /** Removes and returns every waiting request of a version (for unloading or shutdown). */
-  drain(key?: string): T[] {
-    const keys = key === undefined ? [...this.queues.keys()] : [key];
-    const items = keys.flatMap((k) => this.queues.get(k) ?? []);
-    for (const k of keys) this.queues.delete(k);
-    this.waiting -= items.length;
-    return items;
-  }
-
   private isReady(queue: T[], now: number): boolean {
     const head = queue[0]!;
     if (now - head.enqueuedAt >= this.options.maxDelayMs) return true;

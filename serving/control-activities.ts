@@ -57,7 +57,6 @@ export async function loadModelVersion(deps: ControlDeps, raw: LoadVersionInput)
     version: input.version,
     sha256: input.ref.sha256,
     generation: next.generation,
-    threads: 0,
     loadMs: Math.round(performance.now() - started),
     ...(routing ? { stable: routing.stable } : {}),
   };
@@ -102,7 +101,13 @@ export async function readDesired(deps: Pick<ControlDeps, 'store' | 'assignmentK
   const raw = await deps.store.getNamed(deps.assignmentKey);
   let published = emptyAssignment();
   if (raw) {
-    const parsed = Assignment.safeParse(JSON.parse(raw.toString('utf8')));
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch {
+      json = undefined;
+    }
+    const parsed = Assignment.safeParse(json);
     if (parsed.success) published = parsed.data;
     else deps.log.error('the published assignment is invalid; ignoring it', { key: deps.assignmentKey });
   }

@@ -37,6 +37,7 @@ interface Thread {
   calls: Map<number, { resolve: (r: ThreadResponse) => void; reject: (err: Error) => void }>;
 }
 
+const RESTARTING = '(restarting)';
 const threadUrl = new URL(`./inference-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /**
@@ -47,7 +48,7 @@ const threadUrl = new URL(`./inference-thread${import.meta.url.endsWith('.ts') ?
 export class InferenceEngine {
   private readonly threads: Thread[] = [];
   private readonly queue: BatchQueue<Pending>;
-  private readonly loaded = new Map<string, { inputNames: string[]; outputNames: string[] }>();
+  private readonly loaded = new Map<string, { inputNames: string[]; outputNames: string[]; path: string; warmup: Feeds }>();
   private nextId = 1;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -58,23 +59,45 @@ export class InferenceEngine {
   }
 
   async start(): Promise<void> {
-    for (let i = 0; i < this.options.threads; i++) {
-      const worker = threadUrl.pathname.endsWith('.ts')
-        ? // Source runs (tsx, no build step): the thread registers tsx before importing its module.
-          new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(threadUrl.href)}))`, { eval: true })
-        : new Worker(threadUrl);
-      const thread: Thread = { worker, running: undefined, calls: new Map() };
-      worker.on('message', (res: ThreadResponse) => {
-        const call = thread.calls.get(res.id);
-        thread.calls.delete(res.id);
-        call?.resolve(res);
+    for (let i = 0; i < this.options.threads; i++) this.threads.push(this.spawn(i));
+  }
+
+  /**
+   * A thread that dies (it should not: onnxruntime errors are caught inside it) fails its pending
+   * calls and is replaced by a new one that loads every current version before taking batches.
+   */
+  private spawn(slot: number): Thread {
+    const worker = threadUrl.pathname.endsWith('.ts')
+      ? // Source runs (tsx, no build step): the thread registers tsx before importing its module.
+        new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(threadUrl.href)}))`, { eval: true })
+      : new Worker(threadUrl);
+    const thread: Thread = { worker, running: undefined, calls: new Map() };
+    worker.on('message', (res: ThreadResponse) => {
+      const call = thread.calls.get(res.id);
+      thread.calls.delete(res.id);
+      call?.resolve(res);
+    });
+    worker.on('error', (err) => this.options.log.error('inference thread failed', { thread: slot, err }));
+    worker.on('exit', (code) => {
+      for (const call of thread.calls.values()) call.reject(new InferenceFailure(`inference thread exited (code ${code})`));
+      thread.calls.clear();
+      if (this.closed) return;
+      this.options.log.error('inference thread exited; starting a replacement', { thread: slot, code });
+      const replacement = this.spawn(slot);
+      replacement.running = RESTARTING;
+      this.threads[slot] = replacement;
+      void this.reloadAll(replacement).finally(() => {
+        replacement.running = undefined;
+        this.pump();
       });
-      worker.on('error', (err) => {
-        this.options.log.error('inference thread crashed', { thread: i, err });
-        for (const call of thread.calls.values()) call.reject(new InferenceFailure(`inference thread crashed: ${err.message}`));
-        thread.calls.clear();
-      });
-      this.threads.push(thread);
+    });
+    return thread;
+  }
+
+  private async reloadAll(thread: Thread): Promise<void> {
+    for (const [key, v] of this.loaded) {
+      const res = await this.call(thread, { type: 'load', id: 0, key, path: v.path, intraOpThreads: this.options.intraOpThreads, warmup: v.warmup }).catch((err: Error) => ({ ok: false as const, error: err.message }));
+      if (!res.ok) this.options.log.error('reloading a version on a replacement thread failed', { key, error: res.error });
     }
   }
 
@@ -86,14 +109,10 @@ export class InferenceEngine {
     return this.inFlight;
   }
 
-  isLoaded(key: string): boolean {
-    return this.loaded.has(key);
-  }
-
   /** Loads and warms a session on every thread; on any failure the version is unloaded everywhere. */
   async load(key: string, path: string, warmup: Feeds): Promise<{ inputNames: string[]; outputNames: string[] }> {
     const existing = this.loaded.get(key);
-    if (existing) return existing;
+    if (existing) return { inputNames: existing.inputNames, outputNames: existing.outputNames };
     const results = await Promise.allSettled(
       this.threads.map((t) => this.call(t, { type: 'load', id: 0, key, path, intraOpThreads: this.options.intraOpThreads, warmup })),
     );
@@ -105,7 +124,7 @@ export class InferenceEngine {
     }
     const first = (results[0] as PromiseFulfilledResult<ThreadResponse & { ok: true }>).value;
     const names = { inputNames: first.inputNames ?? [], outputNames: first.outputNames ?? [] };
-    this.loaded.set(key, names);
+    this.loaded.set(key, { ...names, path, warmup });
     return names;
   }
 

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PlumbError, badInput, httpStatusOf, messageOf, notFound } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { MODEL_OUTPUTS } from '../lib/refs.js';
-import type { Route } from '../lib/serving.js';
+import type { LoadVersionInput, Route, SetRoutingInput } from '../lib/serving.js';
 import type { Right, ApiKeys } from './auth.js';
 import { type ControlDeps, loadModelVersion, reportModelMetrics, setModelRouting, unloadModelVersion } from './control-activities.js';
 import { type InferenceEngine, InferenceFailure } from './engine.js';
@@ -61,11 +61,11 @@ export function createHttpHandler(deps: HttpApiDeps): (req: IncomingMessage, res
     { method: 'GET', path: /^\/admin\/assignment$/, right: 'admin', handle: async () => adminState(deps) },
     {
       method: 'POST', path: /^\/admin\/models\/([^/]+)\/versions$/, right: 'admin',
-      handle: async (ctx) => loadModelVersion(deps.control, { ...(asObject(await readJson(ctx.req, deps.bodyLimitBytes))), model: param(ctx.params, 0) } as never),
+      handle: async (ctx) => loadModelVersion(deps.control, { ...(asObject(await readJson(ctx.req, deps.bodyLimitBytes))), model: param(ctx.params, 0) } as LoadVersionInput),
     },
     {
       method: 'PUT', path: /^\/admin\/models\/([^/]+)\/routing$/, right: 'admin',
-      handle: async (ctx) => setModelRouting(deps.control, { ...(asObject(await readJson(ctx.req, deps.bodyLimitBytes))), model: param(ctx.params, 0) } as never),
+      handle: async (ctx) => setModelRouting(deps.control, { ...(asObject(await readJson(ctx.req, deps.bodyLimitBytes))), model: param(ctx.params, 0) } as SetRoutingInput),
     },
     {
       method: 'DELETE', path: /^\/admin\/models\/([^/]+)\/versions\/([^/]+)$/, right: 'admin',
@@ -84,9 +84,11 @@ export function createHttpHandler(deps: HttpApiDeps): (req: IncomingMessage, res
     const log = deps.log.child({ requestId });
     res.setHeader('x-request-id', requestId);
     deps.metrics.inFlight.inc();
+    const started = performance.now();
     res.on('close', () => {
       deps.metrics.inFlight.dec();
       deps.metrics.httpResponses.inc({ status: String(res.statusCode) });
+      log.debug('request', { method: req.method, path: req.url, status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 });
     });
     const handleRequest = async () => {
       const url = new URL(req.url ?? '/', 'http://pool');
@@ -103,6 +105,7 @@ export function createHttpHandler(deps: HttpApiDeps): (req: IncomingMessage, res
       if (!res.headersSent && body !== undefined) sendJson(res, 200, body);
     };
     handleRequest().catch((err: unknown) => {
+      req.resume(); // discard an unread body so the connection can be reused
       const status = err instanceof PlumbError && err.details?.status === 405 ? 405 : httpStatusOf(err);
       if (status >= 500 && !(err instanceof PlumbError)) log.error('request failed', { method: req.method, url: req.url, err });
       if (err instanceof PlumbError && err.kind === 'Overloaded') res.setHeader('retry-after', '1');
@@ -187,13 +190,17 @@ async function score(deps: HttpApiDeps, v: ServedVersionState, route: Route, par
     deps.stats.record(v.model, v.version, route, { ok: true, latencyMs, probabilities: p1 });
     deps.metrics.requests.inc({ ...labels, outcome: 'ok' });
     deps.metrics.latency.observe(labels, latencyMs / 1000);
-    if (deps.predictionLog) {
-      const labelsOut = outputs[MODEL_OUTPUTS.label]!.data as BigInt64Array;
-      const time = new Date().toISOString();
-      deps.predictionLog.append(p1.map((probability, i) => ({
-        time, requestId, model: v.model, version: v.version, route, features: parsed.features(i), label: Number(labelsOut[i]), probability,
-      })));
-    }
+    deps.predictionLog?.append({
+      time: new Date().toISOString(),
+      requestId,
+      model: v.model,
+      version: v.version,
+      route,
+      rows: parsed.rows,
+      features: parsed.feeds,
+      labels: outputs[MODEL_OUTPUTS.label]!.data as BigInt64Array,
+      probabilities: p1,
+    });
     return { ok: true, outputs };
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
@@ -224,7 +231,7 @@ function metadata(deps: HttpApiDeps, params: string[]): unknown {
     name: model,
     versions: versions.map((s) => s.version),
     platform: 'onnxruntime_onnx',
-    ...(params[1] ? { version: v.version } : { version: v.version }),
+    version: v.version,
     inputs: v.ref.features.map((f) => ({ name: f.name, datatype: f.type === 'numeric' ? 'FP32' : 'BYTES', shape: [-1, 1] })),
     outputs: [
       { name: MODEL_OUTPUTS.label, datatype: 'INT64', shape: [-1] },

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { ArtifactStore } from '../lib/artifact-store.js';
 import type { StackConfig } from '../lib/config.js';
-import { messageOf } from '../lib/errors.js';
+import { PlumbError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { Assignment } from '../lib/serving.js';
 import type { ApiKeys } from './auth.js';
@@ -13,6 +13,8 @@ import { createHttpHandler } from './http-api.js';
 import { createServingMetrics } from './metrics.js';
 import { PredictionLog } from './prediction-log.js';
 import { ServedModels } from './served-models.js';
+import { StatsExchange } from './stats-exchange.js';
+import type { Feeds, OutputTensors } from './tensors.js';
 import { VersionStats } from './version-stats.js';
 
 export interface ServingPoolOptions {
@@ -31,6 +33,12 @@ export interface ServingPool {
   pool: string;
   control: ControlDeps;
   served: ServedModels;
+  /**
+   * Scores feeds of the model convention on a loaded version (the stable one by default) through
+   * the same threads and batcher as HTTP, without routing, statistics or the prediction log: for
+   * batch scoring on the serving task queue. Rows beyond `maxBatchRows` run as one batch.
+   */
+  score(model: string, version: string | undefined, feeds: Feeds, rows: number): Promise<{ version: string; outputs: OutputTensors }>;
   /** Writes buffered prediction-log records now. */
   flushPredictionLog(): Promise<void>;
   /** Stops accepting connections, drains requests and batches, stops the inference threads. */
@@ -80,12 +88,13 @@ export async function startServingPool(options: ServingPoolOptions): Promise<Ser
         onDropped: (n) => metrics.logDropped.inc(n),
       })
     : undefined;
+  const exchange = new StatsExchange({ store, pool, stats, retentionMs: config.statsRetentionMinutes * 60_000, log });
   const control: ControlDeps = {
     served,
     store,
     assignmentKey: config.assignmentKey,
     pool,
-    stats: async () => [{ pool, stats: stats.snapshot() }],
+    stats: () => exchange.collect(),
     log,
   };
   let ready = false;
@@ -99,10 +108,16 @@ export async function startServingPool(options: ServingPoolOptions): Promise<Ser
   ready = true;
   log.info('serving pool listening', { url: `http://${config.host}:${port}`, pool, threads: config.threads, generation: served.assignment.generation });
 
-  // Every process converges on the published assignment (see docs/serving.md, "Desired state").
+  // Every process converges on the published assignment (see docs/serving.md, "Desired state")
+  // and publishes its statistics for the reports its peers run.
   let polling = true;
   let pollTimer: NodeJS.Timeout | undefined;
+  let published = 0;
   const poll = async () => {
+    if (Date.now() - published >= config.statsPublishMs) {
+      published = Date.now();
+      await exchange.publish().catch((err: unknown) => log.warn('could not publish serving statistics', { err: messageOf(err) }));
+    }
     try {
       const desired = await readDesired(control);
       if (desired.generation > served.assignment.generation) {
@@ -121,6 +136,13 @@ export async function startServingPool(options: ServingPoolOptions): Promise<Ser
     pool,
     control,
     served,
+    async score(model, version, feeds, rows) {
+      const wanted = version ?? served.routing(model)?.stable;
+      const v = wanted === undefined ? undefined : served.version(model, wanted);
+      if (!v) throw new PlumbError('NotFound', `${model} ${wanted === undefined ? 'has no stable version' : `version ${wanted} is not served here`}`);
+      if (v.status !== 'loaded') throw new PlumbError('Unavailable', `${model} version ${v.version} failed to load: ${v.error}`);
+      return { version: v.version, outputs: await engine.infer(v.key, feeds, rows, v.outputNames) };
+    },
     flushPredictionLog: () => predictionLog?.flush() ?? Promise.resolve(),
     async close() {
       polling = false;
@@ -135,6 +157,7 @@ export async function startServingPool(options: ServingPoolOptions): Promise<Ser
       clearTimeout(deadline);
       await engine.close();
       await predictionLog?.close();
+      await exchange.publish().catch(() => undefined);
       log.info('serving pool stopped', { pool });
     },
   };

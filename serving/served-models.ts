@@ -88,7 +88,13 @@ export class ServedModels {
   async restore(): Promise<void> {
     const text = await readFile(join(this.deps.stateDir, 'assignment.json'), 'utf8').catch(() => undefined);
     if (text === undefined) return;
-    const parsed = Assignment.safeParse(JSON.parse(text));
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const parsed = Assignment.safeParse(json);
     if (!parsed.success) {
       this.deps.log.warn('ignoring an unreadable cached assignment', { dir: this.deps.stateDir });
       return;

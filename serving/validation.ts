@@ -12,8 +12,6 @@ export interface ParsedRequest {
   rows: number;
   feeds: Feeds;
   outputs: string[];
-  /** The rows as feature objects, for the prediction log. */
-  features: (row: number) => Record<string, number | string>;
 }
 
 const NUMERIC_TYPES = new Set(['FP32', 'FP64', 'FP16', 'INT8', 'INT16', 'INT32', 'INT64', 'UINT8', 'UINT16', 'UINT32', 'UINT64']);
@@ -71,7 +69,7 @@ export function parseV2Infer(body: unknown, features: Feature[], outputNames: st
       feeds[feature.name] = { type: 'string', data: data.map((v, i) => stringAt(v, `${at}.data[${i}]`)), dims: [n, 1] };
     }
   }
-  return { id: req.id, rows: rows!, feeds, outputs: parseOutputs(req.outputs, outputNames), features: rowReader(feeds, features) };
+  return { id: req.id, rows: rows!, feeds, outputs: parseOutputs(req.outputs, outputNames) };
 }
 
 export function parseV1Predict(body: unknown, features: Feature[], outputNames: string[], maxRows: number): ParsedRequest {
@@ -104,7 +102,7 @@ export function parseV1Predict(body: unknown, features: Feature[], outputNames: 
     const column = columns[c]!;
     feeds[f.name] = column instanceof Float32Array ? { type: 'float32', data: column, dims: [n, 1] } : { type: 'string', data: column, dims: [n, 1] };
   });
-  return { id: req.id, rows: n, feeds, outputs: outputNames, features: rowReader(feeds, features) };
+  return { id: req.id, rows: n, feeds, outputs: outputNames };
 }
 
 /** V2 response tensors: int64 as JSON numbers, shapes as served. */
@@ -151,15 +149,4 @@ function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)?.slice(0, 40)}`;
-}
-
-function rowReader(feeds: Feeds, features: Feature[]): (row: number) => Record<string, number | string> {
-  return (row) => {
-    const out: Record<string, number | string> = {};
-    for (const f of features) {
-      const t = feeds[f.name]!;
-      out[f.name] = t.type === 'string' ? t.data[row]! : Number(t.data[row]);
-    }
-    return out;
-  };
 }

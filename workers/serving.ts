@@ -18,12 +18,20 @@ import { startServingPool } from '../serving/pool.js';
 const args = process.argv.slice(2);
 const flag = args.indexOf('--config');
 const configFile = flag >= 0 ? args[flag + 1] : process.env.PLUMB_CONFIG ?? 'temporal-dev.yml';
-const config = await loadStackConfig(configFile);
-const log = createLogger({ level: config.logLevel, context: { process: 'serving', pid: process.pid } });
-const keys = await loadApiKeys({ file: config.serving.apiKeysFile, envValue: process.env[config.serving.apiKeysEnv], envName: config.serving.apiKeysEnv });
-const pool = await startServingPool({ config: config.serving, store: new LocalArtifactStore(config.artifacts.dir), keys, log });
+const { config, log, pool } = await (async () => {
+  const config = await loadStackConfig(configFile);
+  const log = createLogger({ level: config.logLevel, context: { process: 'serving', pid: process.pid } });
+  const keys = await loadApiKeys({ file: config.serving.apiKeysFile, envValue: process.env[config.serving.apiKeysEnv], envName: config.serving.apiKeysEnv });
+  const pool = await startServingPool({ config: config.serving, store: new LocalArtifactStore(config.artifacts.dir), keys, log });
+  return { config, log, pool };
+})().catch((err: unknown) => {
+  createLogger({ context: { process: 'serving', pid: process.pid } }).error('serving pool failed to start', { err: messageOf(err) });
+  process.exit(1);
+});
 
 let stopping = false;
+let wakeUp: () => void = () => {};
+const stopped = new Promise<void>((resolve) => (wakeUp = resolve));
 let worker: Worker | undefined;
 let connection: NativeConnection | undefined;
 
@@ -50,7 +58,7 @@ async function runTemporalWorker(): Promise<void> {
     }
     await connection?.close().catch(() => undefined);
     connection = undefined;
-    if (!stopping) await new Promise((r) => setTimeout(r, delayMs));
+    if (!stopping) await Promise.race([stopped, new Promise((r) => setTimeout(r, delayMs))]);
     delayMs = Math.min(delayMs * 2, 30_000);
   }
 }
@@ -60,6 +68,7 @@ const temporal = runTemporalWorker();
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
+  wakeUp();
   log.info('shutting down', { signal });
   if (worker?.getState() === 'RUNNING') worker.shutdown();
   await Promise.race([temporal, new Promise((r) => setTimeout(r, 15_000))]);

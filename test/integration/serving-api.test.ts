@@ -246,6 +246,18 @@ describe('serving pool over HTTP', () => {
       `SELECT count(*)::INTEGER AS n, count(DISTINCT version)::INTEGER AS versions, min(features.contract IN (${CONTRACTS.map((c) => `'${c}'`).join(',')}, '${POISON_CATEGORY}'))::INTEGER AS ok FROM read_parquet('${dir}/hour=*/*.parquet')`,
     );
     const [n, versions, ok] = reader.getRows()[0]!;
+    const schema = await conn.runAndReadAll(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${dir}/hour=*/*.parquet'))`);
+    assert.deepEqual(schema.getRows(), [
+      ['time', 'TIMESTAMP'],
+      ['requestId', 'VARCHAR'],
+      ['model', 'VARCHAR'],
+      ['version', 'VARCHAR'],
+      ['route', 'VARCHAR'],
+      ['features', 'STRUCT(tenure DOUBLE, monthly_charges DOUBLE, contract VARCHAR)'],
+      ['label', 'BIGINT'],
+      ['probability', 'DOUBLE'],
+      ['hour', 'VARCHAR'], // from the hive-style partition path
+    ]);
     conn.closeSync();
     instance.closeSync();
     assert.ok((n as number) > 10_000, `${n} logged rows`);

@@ -28,7 +28,7 @@ export async function makeStack(serving: Record<string, unknown> = {}): Promise<
   const dir = await mkdtemp(join(tmpdir(), 'plumb-serving-'));
   const raw = {
     temporal: { address: '127.0.0.1:1' }, // nothing listens there: the pool must serve without Temporal
-    serving: { threads: 1, assignmentPollMs: 200, predictionLog: { flushIntervalMs: 200 }, ...serving },
+    serving: { threads: 1, assignmentPollMs: 200, statsPublishMs: 200, predictionLog: { flushIntervalMs: 200 }, ...serving },
     artifacts: { dir: 'artifacts' },
   };
   const configFile = join(dir, 'stack.yml');
