@@ -31,6 +31,9 @@ export const Decision = z.object({
 });
 export type Decision = z.infer<typeof Decision>;
 
+export const HistoryEntry = Decision.extend({ version: z.number().int().positive() });
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
 export const Lineage = z.object({
   /** The pipeline run that produced the version. */
   workflowId: z.string().min(1),
@@ -73,6 +76,8 @@ export const RegistryState = z.object({
   productionHistory: z.array(ProductionPeriod),
   /** Earlier production versions, most recent last: where each rollback goes. */
   rollbackStack: z.array(z.number().int().positive()),
+  /** Every decision on every version, in the order made. */
+  audit: z.array(HistoryEntry),
 });
 export type RegistryState = z.infer<typeof RegistryState>;
 
@@ -82,6 +87,7 @@ export const emptyRegistry = (model: string): RegistryState => ({
   aliases: {},
   productionHistory: [],
   rollbackStack: [],
+  audit: [],
 });
 
 export const RegistryWorkflowInput = z.strictObject({
@@ -148,9 +154,6 @@ export const RegistryListing = z.object({
   versions: z.array(VersionSummary),
 });
 export type RegistryListing = z.infer<typeof RegistryListing>;
-
-export const HistoryEntry = Decision.extend({ version: z.number().int().positive() });
-export type HistoryEntry = z.infer<typeof HistoryEntry>;
 
 export const RegistryHistory = z.object({
   model: ModelName,

@@ -2,7 +2,6 @@ import { PlumbError, conflict, notFound } from './errors.js';
 import {
   type Decision,
   type DecisionAction,
-  type HistoryEntry,
   type ModelVersion,
   RegisterInput,
   type RegisterResult,
@@ -81,8 +80,9 @@ export function applyRegister(state: RegistryState, raw: RegisterInput, now: Dat
     lineage: input.lineage,
     metrics: input.metrics,
     registeredAt: registered.at,
-    decisions: [registered],
+    decisions: [],
   });
+  record(state, version, registered);
   state.aliases.candidate = version;
   return { model: state.model, version, created: true };
 }
@@ -114,7 +114,6 @@ export function applyVersionChange(state: RegistryState, change: VersionChange, 
   const target = findVersion(state, input.version);
   if (isRepeat(state, change, input.by, input.at)) return target;
   const d = decision(change, input, now);
-  target.decisions.push(d);
   switch (change) {
     case 'approve':
       target.status = 'approved';
@@ -131,11 +130,13 @@ export function applyVersionChange(state: RegistryState, change: VersionChange, 
         retire(state, previous, d);
         state.rollbackStack.push(previous);
       }
+      record(state, target.version, d);
       crown(state, target, d.at);
       if (state.aliases.candidate === target.version) delete state.aliases.candidate;
-      break;
+      return target;
     }
   }
+  record(state, target.version, d);
   return target;
 }
 
@@ -161,7 +162,7 @@ export function applyRollback(state: RegistryState, raw: RollbackInput, now: Dat
   const target = findVersion(state, state.rollbackStack.pop()!);
   const d = decision('rollback', input, now);
   retire(state, current, d);
-  target.decisions.push(d);
+  record(state, target.version, d);
   crown(state, target, d.at);
   return target;
 }
@@ -169,7 +170,8 @@ export function applyRollback(state: RegistryState, raw: RollbackInput, now: Dat
 function retire(state: RegistryState, version: number, d: Decision): void {
   const old = findVersion(state, version);
   old.status = 'archived';
-  if (d.action === 'rollback') old.decisions.push({ ...d, action: 'archive', comment: `rolled back${d.comment ? `: ${d.comment}` : ''}` });
+  const why = d.action === 'rollback' ? `rolled back${d.comment ? `: ${d.comment}` : ''}` : `replaced in production by a promotion`;
+  record(state, version, { action: 'archive', by: d.by, at: d.at, comment: why });
   const open = lastWhere(state.productionHistory, (p) => p.version === version && p.to === undefined);
   if (open) open.to = d.at;
 }
@@ -212,10 +214,13 @@ export function listing(state: RegistryState): RegistryListing {
 }
 
 export function history(state: RegistryState): RegistryHistory {
-  const decisions: HistoryEntry[] = state.versions.flatMap((v) => v.decisions.map((d) => ({ ...d, version: v.version })));
-  // Stable sort: decisions made at the same instant keep their per-version order.
-  decisions.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-  return { model: state.model, decisions, productionHistory: state.productionHistory.map((p) => ({ ...p })) };
+  return { model: state.model, decisions: state.audit.map((d) => ({ ...d })), productionHistory: state.productionHistory.map((p) => ({ ...p })) };
+}
+
+/** A decision goes on its version and, in order, on the audit trail. */
+function record(state: RegistryState, version: number, d: Decision): void {
+  findVersion(state, version).decisions.push(d);
+  state.audit.push({ ...d, version });
 }
 
 function lastWhere<T>(items: T[], test: (item: T) => boolean): T | undefined {

@@ -136,7 +136,7 @@ export async function approvalGate(version: VersionRef, options: ApprovalOptions
     }
     showWaiting();
     log('info', `approval gate: waiting for ${approvers.join(', ')}`);
-    await waitForDecision(state, timeout === undefined ? undefined : started + durationMs(timeout), reminderEvery && durationMs(reminderEvery), () => {
+    await waitForDecision(state, timeout === undefined ? undefined : started + durationMs(timeout), reminderEvery === undefined ? undefined : durationMs(reminderEvery), () => {
       state.reminders += 1;
       log('info', `approval gate: reminder ${state.reminders}: ${subject} is still waiting for ${approvers.join(', ')}`);
       showWaiting();
@@ -164,7 +164,8 @@ export async function approvalGate(version: VersionRef, options: ApprovalOptions
   });
   state.recorded = true;
   await wf.condition(wf.allHandlersFinished); // update callers get their answer before the handlers go
-  for (const def of [approveUpdate, rejectUpdate, approveSignal, rejectSignal]) wf.setHandler(def, undefined);
+  for (const def of [approveUpdate, rejectUpdate]) wf.setHandler(def, undefined);
+  for (const def of [approveSignal, rejectSignal]) wf.setHandler(def, undefined);
   wf.upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.awaitingApproval, value: false }]);
   wf.setCurrentDetails(`**${subject} ${d.approved ? 'approved' : 'rejected'}** by ${d.by} (${d.via})${d.comment ? `: ${d.comment}` : ''}`);
   log('info', `approval gate: ${subject} ${d.approved ? 'approved' : 'rejected'} by ${d.by}`, { via: d.via });
