@@ -91,9 +91,14 @@ export function asPlumbError(err: unknown, model: string): unknown {
   if (err instanceof WorkflowNotFoundError || (err instanceof Error && err.name === 'WorkflowNotFoundError')) {
     return new PlumbError('NotFound', `no model named ${model} (no version was ever registered)`, { cause: err });
   }
+  return fromFailure(err);
+}
+
+/** A failed Update's or workflow's typed cause (`Plumb<Kind>`) as a PlumbError; anything else as is. */
+export function fromFailure(err: unknown): unknown {
   const cause: unknown = err instanceof WorkflowUpdateFailedError || err instanceof WorkflowFailedError ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
-    const kind = KINDS.find((k) => cause instanceof ApplicationFailure && cause.type === `Plumb${k}`);
+    const kind = KINDS.find((k) => cause.type === `Plumb${k}`);
     if (kind) return new PlumbError(kind, cause.message, { cause: err });
   }
   return err;
