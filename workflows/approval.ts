@@ -1,5 +1,4 @@
 import * as wf from '@temporalio/workflow';
-import type { RegistryActivities } from '../activities/registry-activities.js';
 import {
   APPROVAL_HANDLERS,
   type ApprovalDecision,
@@ -13,17 +12,13 @@ import { SEARCH_ATTRIBUTES } from '../lib/pipeline-contracts.js';
 import type { VersionRef } from '../lib/registry-contracts.js';
 import { formatIssues } from '../lib/zod-issues.js';
 import { runOptions } from './pipeline.js';
+import { approveVersion, rejectVersion } from './registry-steps.js';
 
 export const approveUpdate = wf.defineUpdate<ApprovalDecision, [ApprovalPayload]>(APPROVAL_HANDLERS.approve);
 export const rejectUpdate = wf.defineUpdate<ApprovalDecision, [ApprovalPayload]>(APPROVAL_HANDLERS.reject);
 export const approveSignal = wf.defineSignal<[ApprovalPayload]>(APPROVAL_HANDLERS.approve);
 export const rejectSignal = wf.defineSignal<[ApprovalPayload]>(APPROVAL_HANDLERS.reject);
 export const approvalQuery = wf.defineQuery<ApprovalState | null>(APPROVAL_HANDLERS.state);
-
-const registry = wf.proxyActivities<RegistryActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['PlumbBadInput', 'PlumbConflict', 'PlumbNotFound'] },
-});
 
 const PAYLOAD_HINT = '{"by": "<your name>", "comment": "<why>"}';
 
@@ -154,14 +149,7 @@ export async function approvalGate(version: VersionRef, options: ApprovalOptions
   }
 
   const d = state.decision!;
-  await registry.recordModelDecision({
-    model: version.model,
-    version: version.version,
-    action: d.approved ? 'approve' : 'reject',
-    by: d.by,
-    at: d.at,
-    comment: d.comment ?? `${d.approved ? 'approved' : 'rejected'} at the approval gate (${d.via})`,
-  });
+  await (d.approved ? approveVersion : rejectVersion)(version, d.by, d.comment ?? `${d.approved ? 'approved' : 'rejected'} at the approval gate (${d.via})`, d.at);
   state.recorded = true;
   await wf.condition(wf.allHandlersFinished); // update callers get their answer before the handlers go
   for (const def of [approveUpdate, rejectUpdate]) wf.setHandler(def, undefined);

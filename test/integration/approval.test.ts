@@ -143,11 +143,20 @@ describe('approval gate', () => {
     assert.equal(timers.length, 3, 'two reminders, then the deadline');
   });
 
-  test('approves as the user auto when the run says so', async () => {
-    const { model, handle } = await start({}, true);
+  test('approves as the user auto when the run says so, and the pipeline can then promote the version', async () => {
+    const { model, handle } = await start({ promote: true }, true);
     const { result } = (await handle.result()) as GatedResult;
     assert.deepEqual([result.decision.approved, result.decision.by, result.decision.via], [true, 'auto', 'auto']);
-    assert.equal((await registryVersion(model)).decisions.at(-1)?.by, 'auto');
+    const v = await registryVersion(model);
+    assert.equal(v.status, 'production');
+    assert.deepEqual(
+      v.decisions.map((d) => [d.action, d.by]),
+      [
+        ['register', 'plumb'],
+        ['approve', 'auto'],
+        ['promote', 'gated'],
+      ],
+    );
   });
 });
 
