@@ -5,7 +5,7 @@ import {
   WorkflowUpdateFailedError,
   WorkflowFailedError,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { type ErrorKind, PlumbError } from './errors.js';
 import {
   REGISTRY_QUERIES,
@@ -40,6 +40,8 @@ export async function registerWithStart(
     taskQueue,
     args,
     workflowIdConflictPolicy: 'USE_EXISTING',
+    // A closed registry (terminated by hand) must not be replaced by an empty one numbering from 1 again.
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
   });
   return client.workflow
     .executeUpdateWithStart<RegistryWorkflow, RegisterResult, [RegisterInput]>(REGISTRY_UPDATES.register, {
@@ -48,6 +50,13 @@ export async function registerWithStart(
       ...(options.updateId ? { updateId: options.updateId } : {}),
     })
     .catch((err: unknown) => {
+      if (err instanceof WorkflowExecutionAlreadyStartedError || (err instanceof Error && err.cause instanceof WorkflowExecutionAlreadyStartedError)) {
+        throw new PlumbError(
+          'Conflict',
+          `the registry workflow ${registryWorkflowId(model)} is closed (terminated?); nothing was registered; its versions remain in its last run's history (plumb does not start an empty registry over it)`,
+          { cause: err },
+        );
+      }
       throw asPlumbError(err, model);
     });
 }

@@ -74,14 +74,14 @@ export async function approvalGate(version: VersionRef, options: ApprovalOptions
     );
 
   /** Why this payload cannot decide, or undefined when it can. */
-  const refusal = (raw: unknown): string | undefined => {
-    if (state.decision) return `${subject} is already ${state.decision.approved ? 'approved' : 'rejected'} by ${state.decision.by}`;
+  const refusal = (raw: unknown): PlumbError | undefined => {
+    if (state.decision) return new PlumbError('Conflict', `${subject} is already ${state.decision.approved ? 'approved' : 'rejected'} by ${state.decision.by}`);
     const p = ApprovalPayload.safeParse(raw);
-    if (!p.success) return `payload: ${formatIssues(p.error)}; expected ${PAYLOAD_HINT}`;
+    if (!p.success) return new PlumbError('BadInput', `payload: ${formatIssues(p.error)}; expected ${PAYLOAD_HINT}`);
     if (p.data.version !== undefined && p.data.version !== version.version) {
-      return `this run is waiting for ${subject}, not version ${p.data.version}`;
+      return new PlumbError('Conflict', `this run is waiting for ${subject}, not version ${p.data.version}`);
     }
-    if (!approvers.includes(p.data.by)) return `${p.data.by} is not an approver of ${version.model} (approvers: ${approvers.join(', ')})`;
+    if (!approvers.includes(p.data.by)) return new PlumbError('Forbidden', `${p.data.by} is not an approver of ${version.model} (approvers: ${approvers.join(', ')})`);
     return undefined;
   };
   const decide = (approved: boolean, raw: ApprovalPayload, via: ApprovalDecision['via']): ApprovalDecision => {
@@ -109,7 +109,7 @@ export async function approvalGate(version: VersionRef, options: ApprovalOptions
         {
           validator: (p) => {
             const why = refusal(p);
-            if (why) throw toTemporalFailure(new PlumbError(why.includes('not an approver') ? 'Forbidden' : 'Conflict', `${action} refused: ${why}`));
+            if (why) throw toTemporalFailure(new PlumbError(why.kind, `${action} refused: ${why.message}`));
           },
           description: `${approved ? 'Approve' : 'Reject'} ${subject} as an allowed approver: ${PAYLOAD_HINT}; refused with the reason otherwise`,
         },
@@ -117,7 +117,7 @@ export async function approvalGate(version: VersionRef, options: ApprovalOptions
       wf.setHandler(
         signal,
         (p) => {
-          const why = refusal(p);
+          const why = refusal(p)?.message;
           if (why) {
             state.ignored.push({ action, payload: p, at: new Date().toISOString(), reason: why });
             log('warn', `approval gate: ${action} signal ignored: ${why}`);

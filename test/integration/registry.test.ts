@@ -176,6 +176,15 @@ describe('model registry', () => {
     );
   });
 
+  test('refuses to register into a registry that was terminated, instead of starting an empty one', async () => {
+    const model = newModel();
+    await register(model, 'a');
+    await client.workflow.getHandle(registryWorkflowId(model)).terminate('test');
+    const refused = await refusal(register(model, 'b'));
+    assert.equal(refused.kind, 'Conflict');
+    assert.match(refused.message, new RegExp(`^the registry workflow model/${model} is closed`));
+  });
+
   test('continues as new before its history grows large and keeps every version and decision', async () => {
     const model = newModel();
     const first = await register(model, 'a', { continueAsNewAfterEvents: 10 });
