@@ -2,57 +2,23 @@
 // replays against the current workflow code. Re-record only on purpose (see
 // test/fixtures/histories/README.md): a replay failure usually means a change would break runs
 // already waiting at a gate.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { createRegistryActivities } from '../activities/registry-activities.js';
 import { APPROVAL_HANDLERS, type ApprovalState } from '../lib/approval-contracts.js';
-import { parseStackConfig } from '../lib/config.js';
-import { freePort, startDevServer } from '../lib/dev-server.js';
 import { createLogger } from '../lib/logger.js';
-import { SEARCH_ATTRIBUTES } from '../lib/pipeline-contracts.js';
 import { PROJECT_ROOT } from '../lib/project-root.js';
 import { registryWorkflowId } from '../lib/registry-contracts.js';
-import { ensureTemporalCli } from '../lib/temporal-cli.js';
-import { temporalConnectionOptions } from '../lib/temporal-connection.js';
 import { createControlWorker } from '../workers/control-worker.js';
 import { writeHistoryFile } from './history-files.js';
+import { startStandaloneStack } from './standalone-stack.js';
 
 const OUT = join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
 const say = (line: string) => process.stderr.write(`[record] ${line}\n`);
 const log = createLogger({ level: 'warn' });
 
-const work = await mkdtemp(join(tmpdir(), 'plumb-record-'));
-const host = '127.0.0.1';
-const [frontendPort, uiPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-const searchAttributes = Object.fromEntries(Object.values(SEARCH_ATTRIBUTES).map((k) => [k.name, k.type === 'BOOL' ? 'Bool' : 'Keyword']));
-const cli = await ensureTemporalCli(process.env, say);
-const server = await startDevServer({
-  cli: cli.path,
-  host,
-  frontendPort,
-  uiPort,
-  metricsPort,
-  sqliteFile: join(work, 'temporal.sqlite'),
-  namespace: 'default',
-  searchAttributes,
-  logFile: join(work, 'temporal-server.log'),
-});
+const { config, client, stop } = await startStandaloneStack(say);
 try {
-  const config = parseStackConfig(
-    {
-      devServer: { host, frontendPort, uiPort, metricsPort, searchAttributes },
-      taskQueues: { control: 'plumb-control-recording' },
-      artifacts: { dir: join(work, 'artifacts') },
-      pipelines: { dirs: [join(PROJECT_ROOT, 'test', 'fixtures', 'pipelines')] },
-      stateDir: join(work, 'state'),
-      logLevel: 'warn',
-    },
-    join(work, 'temporal-dev.yml'),
-  );
-  const connection = await Connection.connect(await temporalConnectionOptions(config));
-  const client = new Client({ connection, namespace: 'default' });
   const { worker } = await createControlWorker({ config, log, activities: createRegistryActivities({ log }) });
   const running = worker.run();
   const save = async (name: string, handle: WorkflowHandle) => {
@@ -90,11 +56,8 @@ try {
   await registry.executeUpdate('rollback', { args: [{ by: 'ana', comment: 'recorded rollback' }] });
   await save('registry', registry);
 
-  await registry.terminate('recording done');
   worker.shutdown();
   await running;
-  await connection.close();
 } finally {
-  await server.stop();
-  await rm(work, { recursive: true, force: true });
+  await stop();
 }
