@@ -167,7 +167,7 @@ async function waitForDecision(state: ApprovalState, deadline: number | undefine
     if (deadline !== undefined && now >= deadline) return;
     const wakeAt = Math.min(deadline ?? Infinity, nextReminder ?? Infinity);
     const decided = await (wakeAt === Infinity ? wf.condition(() => state.decision !== undefined).then(() => true) : wf.condition(() => state.decision !== undefined, wakeAt - now));
-    if (decided) return;
+    if (decided || (deadline !== undefined && Date.now() >= deadline)) return;
     if (nextReminder !== undefined && Date.now() >= nextReminder) {
       remind();
       nextReminder += remindEvery!;

@@ -141,6 +141,7 @@ describe('approval gate', () => {
     const history = await handle.fetchHistory();
     const timers = history.events?.filter((e) => e.timerStartedEventAttributes) ?? [];
     assert.equal(timers.length, 3, 'two reminders, then the deadline');
+    assert.equal((await handle.query<ApprovalState>(APPROVAL_HANDLERS.state)).reminders, 2);
   });
 
   test('approves as the user auto when the run says so, and the pipeline can then promote the version', async () => {
