@@ -2,6 +2,7 @@ import type { ArtifactStore } from '../lib/artifact-store.js';
 import type { StackConfig } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import { createDataActivities } from './data/data-activities.js';
+import { createRegistryActivities } from './registry-activities.js';
 import { createTrainingActivities } from './training-activities.js';
 import { webhookSink } from './monitoring/alerts.js';
 import { createMonitoringActivities } from './monitoring/monitoring-activities.js';
@@ -18,6 +19,7 @@ export function createControlActivities({ store, log, config }: ControlActivityD
   return {
     ...createDataActivities({ store, log }),
     ...createTrainingActivities({ store, log }),
+    ...createRegistryActivities({ log }),
     ...createMonitoringActivities({ store, log, sinks: webhook ? [webhookSink({ url: webhook })] : [] }),
   };
 }

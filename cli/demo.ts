@@ -28,7 +28,7 @@ export function registerDemoCommand(program: Command, loadConfig: () => Promise<
           await client.workflow.start('churn', {
             taskQueue: config.taskQueues.control,
             workflowId,
-            args: [{ params: { rows: Number(opts.rows) }, autoApprove: !process.stdin.isTTY }],
+            args: [{ params: { rows: Number(opts.rows) }, autoApprove: !process.stdin.isTTY, servingTaskQueue: config.taskQueues.serving }],
           });
           note(`\nrunning the churn pipeline: ${workflowId}`);
           const url = runUrl(config, workflowId);

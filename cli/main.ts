@@ -4,7 +4,9 @@ import { messageOf } from '../lib/errors.js';
 import { registerDataCommands } from './data.js';
 import { registerDemoCommand } from './demo.js';
 import { registerMonitoringCommands } from './monitoring.js';
+import { registerRegistryCommands } from './registry.js';
 import { registerRunCommands } from './run-commands.js';
+import { registerServingCommands } from './serving.js';
 import { registerTrainCommands } from './train.js';
 import { registerStackCommands } from './stack-commands.js';
 
@@ -22,6 +24,8 @@ registerDemoCommand(program, loadConfig);
 registerDataCommands(program, loadConfig);
 registerMonitoringCommands(program, loadConfig);
 registerTrainCommands(program, loadConfig);
+registerRegistryCommands(program, loadConfig);
+registerServingCommands(program, loadConfig);
 
 try {
   await program.parseAsync(process.argv);

@@ -30,7 +30,7 @@ export function registerRunCommands(program: Command, loadConfig: () => Promise<
         const handle = await client.workflow.start(name, {
           taskQueue: config.taskQueues.control,
           workflowId,
-          args: [{ params, cache: opts.cache, autoApprove: opts.autoApprove ?? false }],
+          args: [{ params, cache: opts.cache, autoApprove: opts.autoApprove ?? false, servingTaskQueue: config.taskQueues.serving }],
           typedSearchAttributes: [
             { key: SEARCH_ATTRIBUTES.pipeline, value: name },
             { key: SEARCH_ATTRIBUTES.stage, value: 'starting' },

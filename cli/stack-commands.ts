@@ -9,6 +9,7 @@ import { createLogger } from '../lib/logger.js';
 import { PROJECT_ROOT } from '../lib/project-root.js';
 import { ensureTemporalCli } from '../lib/temporal-cli.js';
 import { runControlWorker } from '../workers/control-worker.js';
+import { runServingProcess } from '../workers/serving-process.js';
 import { note, printResult } from './output.js';
 import { type RunningStack, logDir, readStackState, startStack, stateFile } from './stack.js';
 
@@ -90,6 +91,14 @@ export function registerStackCommands(program: Command, loadConfig: () => Promis
     .action(async () => {
       const config = await loadConfig();
       await runControlWorker(config, createLogger({ level: config.logLevel, context: { process: 'control-worker', pid: process.pid } }));
+    });
+
+  worker
+    .command('serving')
+    .description('a serving-pool process: HTTP predictions plus the serving control activities')
+    .action(async () => {
+      const config = await loadConfig();
+      await runServingProcess(config, createLogger({ level: config.logLevel, context: { process: 'serving', pid: process.pid } }));
     });
 
   program

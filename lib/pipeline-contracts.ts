@@ -12,6 +12,8 @@ export const PipelineRunInput = z.strictObject({
   cache: z.boolean().default(true),
   /** Approve at the gate as the user `auto` (unattended runs). */
   autoApprove: z.boolean().default(false),
+  /** The serving pools' task queue (from the stack file), for deploying promoted models. */
+  servingTaskQueue: z.string().min(1).default('plumb-serving'),
 });
 export type PipelineRunInput = z.input<typeof PipelineRunInput>;
 

@@ -6,7 +6,7 @@ import { churnExpectations, churnFeatureOptions, churnFeaturesSql } from './chur
 
 export default definePipeline({
   name: 'churn',
-  description: 'Customer churn: ingest, validate, profile, features, split, train GBDT (and a logistic-regression baseline), evaluate',
+  description: 'Customer churn: ingest → validate → profile → features → split → train (GBDT, logistic baseline) → evaluate → register → approval → promote and serve',
   model: 'churn',
   params: z.object({
     /** A CSV/TSV/Parquet/JSON-lines/Arrow file; generated churn data when absent. */
@@ -17,6 +17,11 @@ export default definePipeline({
     trees: z.number().int().min(1).max(2000).default(150),
     /** The quality gate: the candidate needs at least this ROC AUC on the test set. */
     minRocAuc: z.number().min(0).max(1).default(0.75),
+    /** Who may approve the new version at the gate. */
+    approvers: z.array(z.string().min(1)).min(1).default(['ml-lead']),
+    approvalTimeout: z.string().default('3 days'),
+    /** Promote and serve an approved version (false: stop once it is approved). */
+    promote: z.boolean().default(true),
   }),
   async run(p) {
     const raw = await step.ingest(p.input ? { path: p.input } : { generate: 'churn', rows: p.rows, seed: p.seed });
@@ -36,7 +41,9 @@ export default definePipeline({
     });
     const report = await step.evaluate(candidate.model, test, { gate: { rocAuc: p.minRocAuc } });
 
-    return {
+    const version = await step.register('churn', candidate, report, [raw, train, test]);
+    const decision = await step.approval(version, { approvers: p.approvers, timeout: p.approvalTimeout, reminderEvery: '1 day' });
+    const summary = {
       rows: raw.rows,
       features,
       profile,
@@ -45,6 +52,11 @@ export default definePipeline({
       metrics: report.metrics,
       baseline: baselineReport.metrics,
       gate: report.reasons,
+      version: version.version,
+      decision,
     };
+    if (!decision.approved || !p.promote) return { ...summary, production: false };
+    await step.promote(version, decision.by, `approved by ${decision.by}`);
+    return { ...summary, production: true };
   },
 });

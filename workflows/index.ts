@@ -1,2 +1,3 @@
 // plumb's own workflows, bundled with every pipeline (see workers/workflow-entry.ts).
 export { modelRegistry } from './registry.js';
+export { deployModel } from './deploy.js';

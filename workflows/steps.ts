@@ -1,4 +1,4 @@
-import { ApplicationFailure, type ActivityInterfaceFor, type ActivityOptions, type RetryPolicy, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, type ActivityInterfaceFor, type ActivityOptions, type RetryPolicy, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { DataActivities } from '../activities/data/data-activities.js';
 import type { EvaluateInput, EvaluationResult } from '../activities/evaluate.js';
 import type { TrainInput, TrainResult } from '../activities/train.js';
@@ -8,7 +8,12 @@ import type { FeaturesInput, IngestInput, SplitInput, SplitResult } from '../lib
 import type { ExpectationSuiteInput } from '../lib/expectations.js';
 import { failureType } from '../lib/errors.js';
 import type { ArtifactRef, DatasetRef, Feature, ModelRef } from '../lib/refs.js';
+import type { ApprovalDecision, ApprovalOptions } from '../lib/approval-contracts.js';
+import type { ModelVersion, RegisterResult, VersionRef } from '../lib/registry-contracts.js';
+import { approvalGate } from './approval.js';
+import { type DeployResult, deployModel, deployWorkflowId } from './deploy.js';
 import { runOptions, runStep } from './pipeline.js';
+import { promoteVersion, registerVersion } from './registry-steps.js';
 
 /**
  * The typed steps a pipeline calls. Each is one activity on the control worker with retries,
@@ -143,5 +148,41 @@ export const step = {
       throw ApplicationFailure.nonRetryable(`quality gate failed: ${failed.join('; ')}`, 'PlumbQualityGate', evaluation);
     }
     return evaluation;
+  },
+
+  /** Registers the trained model as a new version of `name`, with its card, metrics and lineage (this run). */
+  async register(name: string, trained: TrainResult, evaluation: EvaluationResult, datasets: DatasetRef[]): Promise<RegisterResult> {
+    const metrics = Object.fromEntries(
+      Object.entries(evaluation.metrics).filter((e): e is [string, number] => typeof e[1] === 'number'),
+    );
+    return runStep(
+      'register',
+      () => registerVersion({ name, model: trained.model, card: trained.card, datasets, pipeline: workflowInfo().workflowType, metrics }),
+      (r) => `${r.model} v${r.version}${r.created ? '' : ' (already registered by this run)'}`,
+    );
+  },
+
+  /**
+   * Waits for a person on `approvers` to approve or reject (Update or Signal `approve`/`reject`
+   * with `{ "by": …, "comment": … }`, from the Temporal UI or `plumb approve`). Survives restarts
+   * of every process and can last days; `--auto-approve` approves at once as `auto`.
+   */
+  async approval(version: VersionRef, o: Omit<ApprovalOptions, 'approvers'> & { approvers: string[] }): Promise<ApprovalDecision> {
+    return runStep('approval', () => approvalGate(version, o), (d) => `${d.approved ? 'approved' : 'rejected'} by ${d.by}${d.comment ? `: ${d.comment}` : ''}`);
+  },
+
+  /** Makes an approved version production in the registry, then serves it on every pool. */
+  async promote(version: VersionRef, by: string, comment?: string): Promise<{ version: ModelVersion; deployment: DeployResult }> {
+    const promoted = await runStep('promote', () => promoteVersion(version, by, comment), (v) => `${version.model} v${v.version} is production`);
+    const deployment = await runStep(
+      'deploy',
+      () =>
+        executeChild(deployModel, {
+          workflowId: deployWorkflowId(version.model, version.version, workflowInfo().workflowId),
+          args: [{ model: version.model, version: version.version, ref: promoted.model, servingTaskQueue: runOptions().servingTaskQueue }],
+        }),
+      (d) => `${d.model} v${d.version} serves all traffic`,
+    );
+    return { version: promoted, deployment };
   },
 };

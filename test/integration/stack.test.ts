@@ -79,12 +79,12 @@ describe('control worker killed mid-step', () => {
   test('a new worker finishes the run with the same result as an uninterrupted run', async () => {
     const { client, close } = await connectTestClient(suite.config);
     try {
-      const params = { rows: 50_000, seed: 7 };
+      const params = { rows: 50_000, seed: 7, promote: false };
       workers.push(await startWorkerProcess(suite, 'control'));
       const first = await client.workflow.start('churn', {
         taskQueue: suite.config.taskQueues.control,
         workflowId: `churn-killed-${Date.now()}`,
-        args: [{ params, cache: false }],
+        args: [{ params, cache: false, autoApprove: true }],
       });
       // Wait until GBDT training runs, then kill the worker in its middle.
       const deadline = Date.now() + 180_000;
@@ -100,7 +100,7 @@ describe('control worker killed mid-step', () => {
       const second = await client.workflow.execute('churn', {
         taskQueue: suite.config.taskQueues.control,
         workflowId: `churn-uninterrupted-${Date.now()}`,
-        args: [{ params, cache: false }],
+        args: [{ params, cache: false, autoApprove: true }],
       });
       assert.equal(interrupted.result.rows, 50_000);
       // Same content, object for object: datasets, reports, profile, the model's sha256. The model
