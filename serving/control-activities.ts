@@ -48,7 +48,7 @@ export async function loadModelVersion(deps: ControlDeps, raw: LoadVersionInput)
     const versions = existing ? current.versions : [...current.versions, { version: input.version, ref: input.ref }];
     const activate = input.activate ?? (current.routing ? 'none' : 'stable');
     const routing = activate === 'stable' ? { ...current.routing, stable: input.version } : current.routing;
-    if (routing?.candidate?.version === routing?.stable) delete routing!.candidate;
+    if (routing && routing.candidate?.version === routing.stable) delete routing.candidate;
     return { ...current, versions, ...(routing ? { routing } : {}) };
   }, input.model);
   const routing = next.models[input.model]?.routing;

@@ -74,3 +74,21 @@ test('pool.score runs batch rows on the stable version through the engine', asyn
     await stack.cleanup();
   }
 });
+
+test('loading a first version without activating it leaves the model unrouted until routing is set', async () => {
+  const stack = await makeStack();
+  const pool = await startPool(stack);
+  try {
+    const activities = createServingActivities(pool.control, silentLog);
+    const env = new MockActivityEnvironment();
+    const v1 = await storeModel(stack, logisticModel());
+    const loaded = (await env.run(activities.servingLoadVersion, { model: 'churn', version: 1, ref: v1, activate: 'none' })) as LoadVersionResult;
+    assert.equal(loaded.stable, undefined);
+    const routed = await env.run(activities.servingSetRouting, { model: 'churn', stable: 1 });
+    assert.deepEqual(routed, { generation: 2, routing: { stable: '1' } });
+    assert.equal((await call(pool.url, '/v1/models/churn:predict', { body: { instances: [row(1)] } })).body.version, '1');
+  } finally {
+    await pool.close();
+    await stack.cleanup();
+  }
+});
