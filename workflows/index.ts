@@ -1,2 +1,2 @@
 // plumb's own workflows, bundled with every pipeline (see workers/workflow-entry.ts).
-export {};
+export { monitorModel } from './monitor.js';
