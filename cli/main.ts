@@ -5,6 +5,7 @@ import { registerDataCommands } from './data.js';
 import { registerDemoCommand } from './demo.js';
 import { registerMonitoringCommands } from './monitoring.js';
 import { registerRunCommands } from './run-commands.js';
+import { registerScheduleCommands } from './schedule.js';
 import { registerStackCommands } from './stack-commands.js';
 
 const program = new Command('plumb')
@@ -20,6 +21,7 @@ registerRunCommands(program, loadConfig);
 registerDemoCommand(program, loadConfig);
 registerDataCommands(program, loadConfig);
 registerMonitoringCommands(program, loadConfig);
+registerScheduleCommands(program, loadConfig);
 
 try {
   await program.parseAsync(process.argv);

@@ -24,7 +24,6 @@ export interface ScheduleMemo {
   /** The pipeline run, or the monitored model. */
   target: string;
   cron?: string;
-  everySeconds?: number;
   params?: Record<string, unknown>;
 }
 
@@ -123,7 +122,7 @@ export async function createMonitorSchedule(
   const everySeconds = o.everySeconds ?? input.windowMinutes * 60;
   if (!Number.isInteger(everySeconds) || everySeconds < 1) throw badInput(`everySeconds ${everySeconds}: expected a whole number ≥ 1`);
   const id = monitorScheduleId(input.model);
-  const memo: ScheduleMemo = { kind: 'monitor', taskQueue: config.taskQueues.control, target: input.model, everySeconds };
+  const memo: ScheduleMemo = { kind: 'monitor', taskQueue: config.taskQueues.control, target: input.model };
   const spec = { intervals: [{ every: everySeconds * 1000 }] };
   const action = {
     type: 'startWorkflow' as const,
@@ -206,19 +205,20 @@ async function describeSchedule(handle: ScheduleHandle): Promise<ScheduleInfo> {
   const d = await handle.describe();
   const memo = plumbMemo(d.memo) ?? { kind: 'pipeline', taskQueue: d.action.taskQueue, target: d.action.workflowType };
   return summaryInfo(
-    { scheduleId: d.scheduleId, action: { type: 'startWorkflow', workflowType: d.action.workflowType }, state: d.state, info: d.info },
+    { scheduleId: d.scheduleId, spec: d.spec, action: { type: 'startWorkflow', workflowType: d.action.workflowType }, state: d.state, info: d.info },
     memo,
   );
 }
 
-function summaryInfo(s: Pick<ScheduleSummary, 'scheduleId' | 'action' | 'state' | 'info'>, memo: ScheduleMemo): ScheduleInfo {
+function summaryInfo(s: Pick<ScheduleSummary, 'scheduleId' | 'spec' | 'action' | 'state' | 'info'>, memo: ScheduleMemo): ScheduleInfo {
+  const every = s.spec?.intervals?.[0]?.every;
   return {
     id: s.scheduleId,
     kind: memo.kind,
     workflowType: s.action?.workflowType ?? memo.target,
     target: memo.target,
     ...(memo.cron !== undefined ? { cron: memo.cron } : {}),
-    ...(memo.everySeconds !== undefined ? { everySeconds: memo.everySeconds } : {}),
+    ...(typeof every === 'number' ? { everySeconds: every / 1000 } : {}),
     ...(memo.params !== undefined ? { params: memo.params } : {}),
     paused: s.state.paused,
     ...(s.state.note ? { note: s.state.note } : {}),
