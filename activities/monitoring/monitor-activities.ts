@@ -61,7 +61,7 @@ export async function extractPredictionWindow(input: PredictionWindowInput, stor
   const out = await store.tempPath('.parquet');
   try {
     const rows = await withDuckDB(async (db) => {
-      const source = `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true)`;
+      const source = `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`;
       const described = (await db.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRowObjectsJS();
       const features = described.find((c) => c.column_name === 'features' && String(c.column_type).startsWith('STRUCT'));
       const select = features ? `* EXCLUDE (features), features.*` : '*';
