@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Alert } from '../../lib/alerts.js';
 import { LocalArtifactStore } from '../../lib/artifact-store.js';
+import { sqlString, withDuckDB } from '../../lib/duckdb.js';
 import { createLogger } from '../../lib/logger.js';
 import { MonitorState, type MonitorInputDraft, type MonitorRunResult, monitorStateKey, retrainWorkflowId } from '../../lib/monitor-contracts.js';
 import { createMonitorSchedule, deleteMonitorSchedule, getSchedule, listSchedules, triggerSchedule } from '../../lib/schedules.js';
@@ -161,6 +163,25 @@ describe('monitor schedule', () => {
     const run = await triggerAndWait(id, 1);
     assert.deepEqual([run.window.rows, run.window.drifted, run.window.report, run.alertsSent, run.streak], [0, undefined, undefined, [], 0]);
     assert.deepEqual(alertsFor(model), []);
+  });
+
+  test('performance below threshold on delayed labels starts retraining at once', async () => {
+    const model = modelName('mislabelled');
+    const logFile = await logPredictions(model, 0, 9);
+    // Ground truth that contradicts every logged prediction: accuracy 0.
+    const groundTruth = join(suite.dir, `${model}-labels.parquet`);
+    await withDuckDB((db) => db.run(`COPY (SELECT requestId, 1 - label AS label FROM read_parquet(${sqlString(logFile)})) TO ${sqlString(groundTruth)} (FORMAT parquet)`));
+    const { id } = await createMonitorSchedule(
+      client,
+      suite.config,
+      input(model, { performance: { groundTruth, thresholds: { accuracy: 0.7 } }, sustainedWindows: 5 }),
+      { everySeconds: 3600 },
+    );
+    const run = await triggerAndWait(id, 1);
+    assert.deepEqual([run.window.drifted, run.window.performanceBreaches], [false, ['accuracy']]);
+    assert.deepEqual([run.retraining?.started, run.retraining?.reason], [true, 'performance below threshold: accuracy']);
+    assert.deepEqual(alertsFor(model), [`performance/${model}/accuracy`]);
+    await client.workflow.getHandle(retrainWorkflowId(model)).signal('finish');
   });
 
   test('creating the monitor schedule again updates it in place with the new version', async () => {
