@@ -8,6 +8,7 @@ import { registerRegistryCommands } from './registry.js';
 import { registerRunCommands } from './run-commands.js';
 import { registerServingCommands } from './serving.js';
 import { registerTrainCommands } from './train.js';
+import { registerScheduleCommands } from './schedule.js';
 import { registerStackCommands } from './stack-commands.js';
 
 const program = new Command('plumb')
@@ -26,6 +27,7 @@ registerMonitoringCommands(program, loadConfig);
 registerTrainCommands(program, loadConfig);
 registerRegistryCommands(program, loadConfig);
 registerServingCommands(program, loadConfig);
+registerScheduleCommands(program, loadConfig);
 
 try {
   await program.parseAsync(process.argv);

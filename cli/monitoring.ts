@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { access, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { z } from 'zod';
@@ -11,6 +12,7 @@ import { formatIssues } from '../lib/zod-issues.js';
 import { DriftInput, type DriftResult, type FeatureDrift } from '../lib/drift-contracts.js';
 import { PlumbError, badInput } from '../lib/errors.js';
 import { PerformanceInput, type PerformanceResult } from '../lib/metrics/windowed-performance.js';
+import { MonitorState, monitorReportKey, monitorStateKey } from '../lib/monitor-contracts.js';
 import { formatProgress } from '../lib/progress.js';
 
 /**
@@ -19,6 +21,7 @@ import { formatProgress } from '../lib/progress.js';
  *   plumb monitor drift --reference train.parquet --current 'log/model=churn/*.parquet' \
  *     --feature age:numeric --feature plan:categorical --prediction probability:numeric --report drift.html
  *   plumb monitor performance --predictions 'log/*.parquet' --ground-truth labels.csv --threshold rocAuc=0.8
+ *   plumb monitor report churn --open
  */
 export function registerMonitoringCommands(
   program: Command,
@@ -81,6 +84,38 @@ export function registerMonitoringCommands(
       const result = await computePerformance(input);
       io.out((opts.json ? JSON.stringify(result) : describePerformance(result)) + '\n');
     });
+
+  monitor
+    .command('report <model>')
+    .description("print the path of the latest HTML drift report the model's monitor wrote")
+    .option('--open', 'also open it in the default browser')
+    .option('--json', 'print the path with the window it covers as JSON')
+    .action(async (model: string, opts: { open?: boolean; json?: boolean }) => {
+      const config = await loadConfig();
+      const store = new LocalArtifactStore(config.artifacts.dir);
+      const raw = await store.getNamed(monitorStateKey(model));
+      const state = raw ? MonitorState.parse(JSON.parse(raw.toString('utf8'))) : undefined;
+      const path = store.namedPath(monitorReportKey(model));
+      if (!state?.lastReport || !(await access(path).then(() => true, () => false))) {
+        throw new PlumbError('NotFound', `no drift report for model "${model}" yet: its monitor has not checked a window with predictions (see \`plumb schedule list\`)`);
+      }
+      const window = [...state.windows].reverse().find((w) => w.report?.sha256 === state.lastReport?.sha256);
+      if (opts.open) openInBrowser(path, io.err);
+      io.out(
+        (opts.json
+          ? JSON.stringify({ model, version: state.version, path, report: state.lastReport, window })
+          : window
+            ? `${path}\n  ${model} v${state.version}, window ${window.from} – ${window.to}: ${window.drifted ? `drift in ${window.driftedFeatures.join(', ')}` : 'no drift'}`
+            : path) + '\n',
+      );
+    });
+}
+
+function openInBrowser(path: string, err: (text: string) => void): void {
+  const command = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  const child = spawn(command, [path], { detached: true, stdio: 'ignore' });
+  child.once('error', () => err(`could not run ${command}; open the file yourself\n`));
+  child.unref();
 }
 
 function collect(value: string, previous: string[]): string[] {

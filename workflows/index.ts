@@ -1,3 +1,4 @@
 // plumb's own workflows, bundled with every pipeline (see workers/workflow-entry.ts).
 export { modelRegistry } from './registry.js';
 export { deployModel } from './deploy.js';
+export { monitorModel } from './monitor.js';

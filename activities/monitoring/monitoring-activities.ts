@@ -8,6 +8,7 @@ import { defineActivity } from '../define-activity.js';
 import { DispatchAlertsInput, DriftGauges, dispatchAlerts, jsonLogSink, type AlertSink } from './alerts.js';
 import { writeDriftReport } from './drift-report.js';
 import { computeDrift } from './drift.js';
+import { createMonitorActivities } from './monitor-activities.js';
 import { computePerformance } from './performance.js';
 
 export const DriftCheckInput = DriftInput.extend({
@@ -32,8 +33,8 @@ export interface MonitoringDeps {
 }
 
 /**
- * The monitoring activities for a worker: drift check, performance check, alert dispatch and the
- * HTML report. Register them on the control task queue:
+ * The monitoring activities for a worker: drift check, performance check, alert dispatch, the
+ * HTML report, and the monitor workflow's state, window and retraining activities. Register them on the control task queue:
  *
  *   Worker.create({ ..., activities: { ...createMonitoringActivities({ store, log }) } });
  */
@@ -49,6 +50,7 @@ export function createMonitoringActivities(deps: MonitoringDeps) {
     performanceCheck: defineActivity('performanceCheck', PerformanceInput, deps.log, (input) => computePerformance(input)),
     dispatchAlerts: defineActivity('dispatchAlerts', DispatchAlertsInput, deps.log, (input) => dispatchAlerts(input, sinks)),
     writeDriftReport: defineActivity('writeDriftReport', WriteDriftReportInput, deps.log, (input) => writeDriftReport(input, deps.store)),
+    ...createMonitorActivities(deps),
   };
 }
 

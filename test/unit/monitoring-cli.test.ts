@@ -8,6 +8,10 @@ import { registerMonitoringCommands } from '../../cli/monitoring.js';
 import { parseStackConfig } from '../../lib/config.js';
 import type { DriftResult } from '../../lib/drift-contracts.js';
 import { PlumbError } from '../../lib/errors.js';
+import { saveMonitorState } from '../../activities/monitoring/monitor-activities.js';
+import { LocalArtifactStore } from '../../lib/artifact-store.js';
+import { freshMonitorState } from '../../lib/monitor-contracts.js';
+import { artifactUri } from '../../lib/refs.js';
 
 describe('plumb monitor', () => {
   let dir: string;
@@ -53,5 +57,24 @@ describe('plumb monitor', () => {
 
   test('an unknown threshold is a BadInput error naming it', async () => {
     await assert.rejects(plumb('monitor', 'drift', ...fixture, '--feature', 'num_stable:numeric', '--threshold', 'wasserstien=0.2'), (err: unknown) => err instanceof PlumbError && err.message === 'unknown key thresholds.wasserstien');
+  });
+
+  test('report prints the path of the latest HTML report with the window it covers', async () => {
+    const store = new LocalArtifactStore(join(dir, 'artifacts'));
+    const stored = await store.put('<!DOCTYPE html><title>churn</title>');
+    const report = { kind: 'artifact' as const, uri: artifactUri(stored.sha256), sha256: stored.sha256, bytes: stored.bytes, mediaType: 'text/html; charset=utf-8' };
+    const window = { from: '2026-11-27T10:00:00.000Z', to: '2026-11-27T11:00:00.000Z', rows: 400, drifted: true, share: 0.75, driftedFeatures: ['tenure_months'], performanceBreaches: [], report };
+    await saveMonitorState({ ...freshMonitorState('churn', '3'), lastReport: report, windows: [window] }, store);
+    const path = store.namedPath('monitor/churn/latest-report.html');
+    assert.deepEqual(JSON.parse(await plumb('monitor', 'report', 'churn', '--json')), { model: 'churn', version: '3', path, report, window });
+    assert.equal(await plumb('monitor', 'report', 'churn'), `${path}\n  churn v3, window ${window.from} – ${window.to}: drift in tenure_months\n`);
+    assert.equal(await readFile(path, 'utf8'), '<!DOCTYPE html><title>churn</title>');
+  });
+
+  test('report for a model whose monitor has not written one is NotFound', async () => {
+    await assert.rejects(
+      plumb('monitor', 'report', 'nobody'),
+      (err: unknown) => err instanceof PlumbError && err.kind === 'NotFound' && err.message === 'no drift report for model "nobody" yet: its monitor has not checked a window with predictions (see `plumb schedule list`)',
+    );
   });
 });
