@@ -82,7 +82,7 @@ test('loading a first version without activating it leaves the model unrouted un
     const activities = createServingActivities(pool.control, silentLog);
     const env = new MockActivityEnvironment();
     const v1 = await storeModel(stack, logisticModel());
-    const loaded = (await env.run(activities.servingLoadVersion, { model: 'churn', version: 1, ref: v1, activate: 'none' })) as LoadVersionResult;
+    const loaded = (await env.run(activities.servingLoadVersion, { model: 'churn', version: 1, ref: v1, activate: 'none' as const })) as LoadVersionResult;
     assert.equal(loaded.stable, undefined);
     const routed = await env.run(activities.servingSetRouting, { model: 'churn', stable: 1 });
     assert.deepEqual(routed, { generation: 2, routing: { stable: '1' } });
