@@ -5,6 +5,7 @@ import { createDataActivities } from './data/data-activities.js';
 import { createRegistryActivities } from './registry-activities.js';
 import { createTrainingActivities } from './training-activities.js';
 import { webhookSink } from './monitoring/alerts.js';
+import { createMonitorScheduleActivities } from './monitoring/monitor-schedule-activities.js';
 import { createMonitoringActivities } from './monitoring/monitoring-activities.js';
 
 export interface ControlActivityDeps {
@@ -21,6 +22,7 @@ export function createControlActivities({ store, log, config }: ControlActivityD
     ...createTrainingActivities({ store, log }),
     ...createRegistryActivities({ log }),
     ...createMonitoringActivities({ store, log, sinks: webhook ? [webhookSink({ url: webhook })] : [] }),
+    ...createMonitorScheduleActivities({ config, log }),
   };
 }
 

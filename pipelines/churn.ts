@@ -22,6 +22,8 @@ export default definePipeline({
     approvalTimeout: z.string().default('3 days'),
     /** Promote and serve an approved version (false: stop once it is approved). */
     promote: z.boolean().default(true),
+    /** Drift checks of the production version cover this many minutes of live predictions each. */
+    monitorWindowMinutes: z.number().int().positive().default(60),
   }),
   async run(p) {
     const raw = await step.ingest(p.input ? { path: p.input } : { generate: 'churn', rows: p.rows, seed: p.seed });
@@ -57,6 +59,15 @@ export default definePipeline({
     };
     if (!decision.approved || !p.promote) return { ...summary, production: false };
     await step.promote(version, decision.by, `approved by ${decision.by}`);
+    await step.monitor({
+      model: 'churn',
+      version: String(version.version),
+      reference: train,
+      features,
+      windowMinutes: p.monitorWindowMinutes,
+      sustainedWindows: 3,
+      retrain: { pipeline: 'churn', params: p },
+    });
     return { ...summary, production: true };
   },
 });

@@ -4,6 +4,8 @@ import type { EvaluateInput, EvaluationResult } from '../activities/evaluate.js'
 import type { TrainInput, TrainResult } from '../activities/train.js';
 import type { ExternalTrainInput } from '../activities/trainers/external-trainer.js';
 import type { TrainingActivities } from '../activities/training-activities.js';
+import type { ControlActivities } from '../activities/control-activities.js';
+import type { MonitorInputDraft } from '../lib/monitor-contracts.js';
 import type { FeaturesInput, IngestInput, SplitInput, SplitResult } from '../lib/data-steps.js';
 import type { ExpectationSuiteInput } from '../lib/expectations.js';
 import { failureType } from '../lib/errors.js';
@@ -184,5 +186,17 @@ export const step = {
       (d) => `${d.model} v${d.version} serves all traffic`,
     );
     return { version: promoted, deployment };
+  },
+
+  /**
+   * Schedules drift monitoring of a production version (the Temporal Schedule `monitor/<model>`,
+   * every window): sustained drift starts `retrain`, at most one run at a time (docs/monitoring.md).
+   */
+  async monitor(monitor: MonitorInputDraft, o?: StepOptions & { everySeconds?: number }): Promise<{ id: string }> {
+    return runStep(
+      'monitor',
+      () => activities<ControlActivities>(o).scheduleMonitoring({ monitor, ...(o?.everySeconds ? { everySeconds: o.everySeconds } : {}) }),
+      (s) => `schedule ${s.id}, every ${monitor.windowMinutes} min`,
+    );
   },
 };
