@@ -51,11 +51,23 @@ describe('plumb up / run / down', () => {
     pids = [state.pid, ...state.children.map((c) => c.pid)];
     assert.deepEqual(state.children.map((c) => c.name).sort(), ['control-worker', 'serving-pool', 'temporal-server']);
 
-    const { stdout } = await plumb(suite, 'run', 'churn', '--param', 'rows=5000', '--wait', '--json');
-    const out = JSON.parse(stdout) as { pipeline: string; result: { rows: number; label: string } };
+    const { stdout } = await plumb(suite, 'run', 'churn', '--param', 'rows=5000', '--auto-approve', '--wait', '--json');
+    const out = JSON.parse(stdout) as { pipeline: string; result: { rows: number; version: number; production: boolean; decision: { by: string } } };
     assert.equal(out.pipeline, 'churn');
     assert.equal(out.result.rows, 5000);
-    assert.equal(out.result.label, 'churned');
+    assert.deepEqual([out.result.version, out.result.production, out.result.decision.by], [1, true, 'auto']);
+
+    // The promoted version is what the serving pool answers with.
+    const instance = {
+      tenure_months: 3, monthly_charges: 95, total_charges: 285, support_calls: 4, log_usage_gb: 2.1, senior_citizen: 0,
+      avg_monthly_spend: 95, contract: 'month-to-month', payment_method: 'electronic-check', internet_service: 'fiber', region: 'north',
+    };
+    const predicted = JSON.parse((await plumb(suite, 'predict', 'churn', '--json', JSON.stringify([instance]))).stdout) as {
+      version: string;
+      predictions: { label: number; probabilities: number[] }[];
+    };
+    assert.equal(predicted.version, '1');
+    assert.equal(predicted.predictions.length, 1);
 
     await assert.rejects(plumb(suite, 'dev'), (err: { stderr: string }) => {
       assert.match(err.stderr, new RegExp(`port.* already in use: ${suite.config.devServer.frontendPort} \\(devServer.frontendPort`));
