@@ -116,24 +116,28 @@ export async function describeRun(client: Client, workflowId: string): Promise<R
 
 /** Prints a line each time the stage or the progress changes; resolves with the run's result. */
 export async function followRun(client: Client, workflowId: string, print: (line: string) => void): Promise<PipelineResult<unknown>> {
-  const handle = client.workflow.getHandle(workflowId);
+  const outcome = client.workflow
+    .getHandle(workflowId)
+    .result()
+    .then(
+      (result: PipelineResult<unknown>) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+  let finished = false;
+  void outcome.then(() => (finished = true));
   let last = '';
-  const poll = setInterval(() => {
-    void describeRun(client, workflowId)
-      .then((d) => {
-        const stage = d.pipeline?.stage;
-        const line = d.progress ? formatProgress(d.progress) : stage ? `stage: ${stage}` : '';
-        if (line && line !== last) print((last = line));
-      })
-      .catch(() => {});
-  }, 1000);
-  try {
-    return (await handle.result()) as PipelineResult<unknown>;
-  } catch (err) {
-    throw new PlumbError('DataQuality', `run ${workflowId} failed: ${failureMessage(err)}`);
-  } finally {
-    clearInterval(poll);
+  // One poll at a time, and none left running once the run ends (the caller closes the connection).
+  while (!finished) {
+    await Promise.race([outcome, new Promise((r) => setTimeout(r, 1000))]);
+    if (finished) break;
+    const d = await describeRun(client, workflowId).catch(() => undefined);
+    const stage = d?.pipeline?.stage;
+    const line = d?.progress ? formatProgress(d.progress) : stage ? `stage: ${stage}` : '';
+    if (line && line !== last && !finished) print((last = line));
   }
+  const o = await outcome;
+  if ('error' in o) throw new PlumbError('Conflict', `run ${workflowId} failed: ${failureMessage(o.error)}`);
+  return o.result;
 }
 
 /** The innermost cause, which is the message the failing step gave. */
