@@ -69,6 +69,8 @@ export class HistogramBuilder {
     private readonly arrays: SharedTrainingArrays,
     private readonly features: number,
     threads: 1 | 2,
+    /** Below this many rows both halves are built here; waking the helper would cost more. */
+    private readonly minRowsForHelper = 50_000,
   ) {
     this.partial = new Float64Array(new SharedArrayBuffer(features * HISTOGRAM_STRIDE * 8));
     if (threads === 2) {
@@ -89,7 +91,7 @@ export class HistogramBuilder {
     const mid = start + ((end - start) >> 1);
     hist.fill(0);
     this.partial.fill(0);
-    const helper = this.helperReady();
+    const helper = end - start >= this.minRowsForHelper && this.helperReady();
     if (helper) {
       this.control[START] = mid;
       this.control[END] = end;
@@ -106,6 +108,11 @@ export class HistogramBuilder {
     }
     const partial = this.partial;
     for (let i = 0; i < hist.length; i++) hist[i]! += partial[i]!;
+  }
+
+  /** 2 once the helper thread has taken part, 1 otherwise. */
+  get threadsInUse(): 1 | 2 {
+    return this.ready ? 2 : 1;
   }
 
   async close(): Promise<void> {
