@@ -16,8 +16,8 @@ describe('GBDT histograms', () => {
   }
 
   test('the helper thread gives exactly the histogram this thread computes alone', async () => {
-    const alone = new HistogramBuilder(arrays, features, 1);
-    const helped = new HistogramBuilder(arrays, features, 2, 0);
+    const alone = await HistogramBuilder.create(arrays, features, 1);
+    const helped = await HistogramBuilder.create(arrays, features, 2, 0);
     try {
       for (const [start, end] of [[0, rows], [100, 2345], [7, 8]] as const) {
         const a = new Float64Array(features * HISTOGRAM_STRIDE);
