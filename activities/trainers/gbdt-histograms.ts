@@ -54,7 +54,7 @@ export class HistogramBuilder {
    */
   static async create(arrays: SharedTrainingArrays, features: number, threads: 1 | 2, minRowsForHelper = 50_000): Promise<HistogramBuilder> {
     const builder = new HistogramBuilder(arrays, features, minRowsForHelper);
-    if (threads === 1) return builder;
+    if (threads === 1 || arrays.index.length < minRowsForHelper) return builder; // the helper would never be woken
     const worker = new Worker(new URL('./gbdt-histogram-worker.js', import.meta.url), {
       workerData: { control: builder.control, partial: builder.partial, features, ...arrays },
     });
