@@ -1,32 +1,7 @@
 import { Worker } from 'node:worker_threads';
+import { accumulateHistogram, HISTOGRAM_STRIDE } from './gbdt-histogram-kernel.js';
 
-/** Per feature: 256 bins × (gradient sum, hessian sum, row count). */
-export const HISTOGRAM_STRIDE = 256 * 3;
-
-/** Adds rows index[start..end) into `hist` (not cleared): the hot loop of GBDT training. */
-export function accumulateHistogram(
-  hist: Float64Array,
-  index: Uint32Array,
-  start: number,
-  end: number,
-  bins: Uint8Array,
-  features: number,
-  grad: Float64Array,
-  hess: Float64Array,
-): void {
-  for (let k = start; k < end; k++) {
-    const r = index[k]!;
-    const g = grad[r]!;
-    const h = hess[r]!;
-    const base = r * features;
-    for (let j = 0, offset = 0; j < features; j++, offset += HISTOGRAM_STRIDE) {
-      const o = offset + bins[base + j]! * 3;
-      hist[o]! += g;
-      hist[o + 1]! += h;
-      hist[o + 2]!++;
-    }
-  }
-}
+export { HISTOGRAM_STRIDE } from './gbdt-histogram-kernel.js';
 
 export interface SharedTrainingArrays {
   bins: Uint8Array;
@@ -50,7 +25,6 @@ const REQUEST = 0;
 const DONE = 1;
 const START = 2;
 const END = 3;
-const READY = 4;
 
 /**
  * Builds histograms as two halves of the rows: the first on this thread, the second on a helper
@@ -59,28 +33,45 @@ const READY = 4;
  * shared memory, which keeps training synchronous between trees.
  */
 export class HistogramBuilder {
-  private readonly control = new Int32Array(new SharedArrayBuffer(5 * 4));
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * 4));
   private readonly partial: Float64Array;
   private worker: Worker | undefined;
   private sequence = 0;
-  private ready = false;
 
-  constructor(
+  private constructor(
     private readonly arrays: SharedTrainingArrays,
     private readonly features: number,
-    threads: 1 | 2,
+    private readonly minRowsForHelper: number,
   ) {
     this.partial = new Float64Array(new SharedArrayBuffer(features * HISTOGRAM_STRIDE * 8));
-    if (threads === 2) {
-      // plumb runs TypeScript through tsx, whose loader a worker does not inherit by itself
-      this.worker = new Worker(new URL('./gbdt-histogram-worker.ts', import.meta.url), {
-        workerData: { control: this.control, partial: this.partial, features, ...arrays },
-        execArgv: ['--import', import.meta.resolve('tsx')],
-      });
-      // a helper that fails to start is replaced by this thread (see helperReady)
-      this.worker.on('error', () => {});
-      this.worker.unref();
+  }
+
+  /**
+   * With `threads` 2, starts the helper and waits (up to 10 s, event loop free: a worker cannot
+   * boot while this thread blocks) until it runs; without it the work stays on this thread.
+   * `minRowsForHelper`: below this many rows both halves are built here, as waking the helper
+   * would cost more.
+   */
+  static async create(arrays: SharedTrainingArrays, features: number, threads: 1 | 2, minRowsForHelper = 50_000): Promise<HistogramBuilder> {
+    const builder = new HistogramBuilder(arrays, features, minRowsForHelper);
+    if (threads === 1 || arrays.index.length < minRowsForHelper) return builder; // the helper would never be woken
+    const worker = new Worker(new URL('./gbdt-histogram-worker.js', import.meta.url), {
+      workerData: { control: builder.control, partial: builder.partial, features, ...arrays },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const started = await new Promise<boolean>((resolve) => {
+      worker.once('message', () => resolve(true));
+      worker.on('error', () => resolve(false));
+      timer = setTimeout(() => resolve(false), 10_000);
+    });
+    clearTimeout(timer);
+    if (started) {
+      worker.unref();
+      builder.worker = worker;
+    } else {
+      await worker.terminate();
     }
+    return builder;
   }
 
   /** hist ← histogram of rows index[start..end). */
@@ -89,7 +80,7 @@ export class HistogramBuilder {
     const mid = start + ((end - start) >> 1);
     hist.fill(0);
     this.partial.fill(0);
-    const helper = this.helperReady();
+    const helper = this.worker !== undefined && end - start >= this.minRowsForHelper;
     if (helper) {
       this.control[START] = mid;
       this.control[END] = end;
@@ -108,23 +99,16 @@ export class HistogramBuilder {
     for (let i = 0; i < hist.length; i++) hist[i]! += partial[i]!;
   }
 
+  /** 2 when the helper thread runs, 1 otherwise. */
+  get threadsInUse(): 1 | 2 {
+    return this.worker ? 2 : 1;
+  }
+
   async close(): Promise<void> {
     if (!this.worker) return;
     Atomics.store(this.control, REQUEST, -1);
     Atomics.notify(this.control, REQUEST);
     await this.worker.terminate();
     this.worker = undefined;
-  }
-
-  /** Waits (once, up to 10 s) for the helper to start; without it the work stays on this thread. */
-  private helperReady(): boolean {
-    if (this.ready || !this.worker) return this.ready;
-    Atomics.wait(this.control, READY, 0, 10_000);
-    this.ready = Atomics.load(this.control, READY) === 1;
-    if (!this.ready) {
-      void this.worker.terminate();
-      this.worker = undefined;
-    }
-    return this.ready;
   }
 }

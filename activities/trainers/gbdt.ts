@@ -170,7 +170,7 @@ export async function trainGbdt(
   const score = new Float64Array(n).fill(baseScore);
   const validScore = new Float64Array(validation.length).fill(baseScore);
   const { grad, hess, index } = shared;
-  const histograms = new HistogramBuilder(shared, F, params.threads);
+  const histograms = await HistogramBuilder.create(shared, F, params.threads);
   const scratch = new Uint32Array(n);
   const random = seededRandom(params.seed);
   const trees: BinnedTree[] = [];

@@ -4,7 +4,7 @@
 //   npm run bench:train [-- --rows 1000000 --test-rows 200000 --threads 2]
 import { execFileSync } from 'node:child_process';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { scoreModelFile } from '../../activities/evaluate.js';
@@ -73,6 +73,7 @@ function table(title: string, results: Row[]): string {
 }
 
 async function main() {
+  const loadAtStart = loadavg()[0]!;
   await mkdir(work, { recursive: true });
   execFileSync(join(import.meta.dirname, 'setup.sh'), { stdio: 'inherit' });
   const trainPath = join(work, `churn-${rows}.parquet`);
@@ -103,7 +104,7 @@ async function main() {
   const section = [
     '## train',
     '',
-    `${new Date().toISOString()} — ${cpus().length} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}, ${versions}; peers with ${threads} threads, plumb single-threaded. The machine was shared with other developers' jobs, so times are noisy.`,
+    `${new Date().toISOString()} — ${cpus().length} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}, ${versions}; 1-minute load average ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end; peers with ${threads} threads, plumb GBDT with 2 histogram threads, plumb LR single-threaded. The machine was shared with other developers' jobs, so times are noisy.`,
     `GBDT settings for all: 100 trees, learning rate 0.1, depth ≤ 6 (≤ 31 leaves where the library has leaf-wise growth), ≤ 255/256 bins, no early stopping. LR: L2 with C = 1, standardised numerics, one-hot categoricals.`,
     '',
     table(`churn (generated, ${rows.toLocaleString('en-US')} train rows × 30 features, ${testRows.toLocaleString('en-US')} test rows)`, churn),
