@@ -33,7 +33,7 @@ export function registerDemoCommand(program: Command, loadConfig: () => Promise<
           note(`\nrunning the churn pipeline: ${workflowId}`);
           const url = runUrl(config, workflowId);
           if (url) note(`  watch it in the Temporal UI: ${url}`);
-          const result = await followRun(client, workflowId, note);
+          const result = await followRun(client, workflowId, note, url);
           note('\nchurn pipeline finished:');
           for (const s of result.steps) note(`  ${s.status === 'cached' ? '↺' : '✓'} ${s.step}${s.summary ? ` — ${s.summary}` : ''}`);
           process.stdout.write(JSON.stringify(result.result, null, 2) + '\n');

@@ -3,6 +3,7 @@ import { type Client, WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { type StackConfig, temporalUiUrl } from '../lib/config.js';
 import { PlumbError, messageOf } from '../lib/errors.js';
+import { APPROVAL_HANDLERS, type ApprovalState } from '../lib/approval-contracts.js';
 import { type PipelineStatus, SEARCH_ATTRIBUTES, STATUS_QUERY } from '../lib/pipeline-contracts.js';
 import { type Progress, formatProgress } from '../lib/progress.js';
 import type { PipelineResult } from '../workflows/pipeline.js';
@@ -45,7 +46,7 @@ export function registerRunCommands(program: Command, loadConfig: () => Promise<
           return;
         }
         note(`started ${name}: ${workflowId}${url ? `\n  ${url}` : ''}`);
-        const result = await followRun(client, workflowId, opts.json ? () => {} : note);
+        const result = await followRun(client, workflowId, opts.json ? () => {} : note, url);
         printResult({ workflowId, runId: handle.firstExecutionRunId, ...result }, opts.json ?? false, () => renderResult(result));
       } finally {
         await close();
@@ -115,7 +116,12 @@ export async function describeRun(client: Client, workflowId: string): Promise<R
 }
 
 /** Prints a line each time the stage or the progress changes; resolves with the run's result. */
-export async function followRun(client: Client, workflowId: string, print: (line: string) => void): Promise<PipelineResult<unknown>> {
+export async function followRun(
+  client: Client,
+  workflowId: string,
+  print: (line: string) => void,
+  url?: string,
+): Promise<PipelineResult<unknown>> {
   const outcome = client.workflow
     .getHandle(workflowId)
     .result()
@@ -126,6 +132,7 @@ export async function followRun(client: Client, workflowId: string, print: (line
   let finished = false;
   void outcome.then(() => (finished = true));
   let last = '';
+  let announced = false;
   // One poll at a time, and none left running once the run ends (the caller closes the connection).
   while (!finished) {
     await Promise.race([outcome, new Promise((r) => setTimeout(r, 1000))]);
@@ -134,10 +141,27 @@ export async function followRun(client: Client, workflowId: string, print: (line
     const stage = d?.pipeline?.stage;
     const line = d?.progress ? formatProgress(d.progress) : stage ? `stage: ${stage}` : '';
     if (line && line !== last && !finished) print((last = line));
+    if (stage === 'approval' && !announced) {
+      const gate = await client.workflow.getHandle(workflowId).query<ApprovalState | null>(APPROVAL_HANDLERS.state).catch(() => null);
+      if (gate && !gate.decision) {
+        announced = true;
+        howToApprove(gate, url).forEach((l) => print(l));
+      }
+    }
   }
   const o = await outcome;
   if ('error' in o) throw new PlumbError('Conflict', `run ${workflowId} failed: ${failureMessage(o.error)}`);
   return o.result;
+}
+
+/** What an approver does next, printed once when a followed run reaches its gate. */
+export function howToApprove(gate: ApprovalState, url?: string): string[] {
+  const by = gate.approvers[0] ?? '<you>';
+  return [
+    `${gate.model} v${gate.version} is waiting for approval by one of: ${gate.approvers.join(', ')}`,
+    ...(url ? [`  in the Temporal UI: ${url} → Send a Signal → name "approve" (or "reject"), data {"by": "${by}", "comment": "…"}`] : []),
+    `  or on the command line: npx plumb approve ${gate.model} ${gate.version} --by ${by} [--comment "…"]   (or: npx plumb reject …)`,
+  ];
 }
 
 /** The innermost cause, which is the message the failing step gave. */

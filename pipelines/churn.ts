@@ -17,6 +17,8 @@ export default definePipeline({
     trees: z.number().int().min(1).max(2000).default(150),
     /** The quality gate: the candidate needs at least this ROC AUC on the test set. */
     minRocAuc: z.number().min(0).max(1).default(0.75),
+    /** The registered model the version goes to (`churn`; another name keeps experiments apart). */
+    modelName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/).default('churn'),
     /** Who may approve the new version at the gate. */
     approvers: z.array(z.string().min(1)).min(1).default(['ml-lead']),
     approvalTimeout: z.string().default('3 days'),
@@ -43,7 +45,7 @@ export default definePipeline({
     });
     const report = await step.evaluate(candidate.model, test, { gate: { rocAuc: p.minRocAuc } });
 
-    const version = await step.register('churn', candidate, report, [raw, train, test]);
+    const version = await step.register(p.modelName, candidate, report, [raw, train, test]);
     const decision = await step.approval(version, { approvers: p.approvers, timeout: p.approvalTimeout, reminderEvery: '1 day' });
     const summary = {
       rows: raw.rows,
@@ -60,7 +62,7 @@ export default definePipeline({
     if (!decision.approved || !p.promote) return { ...summary, production: false };
     await step.promote(version, decision.by, `approved by ${decision.by}`);
     await step.monitor({
-      model: 'churn',
+      model: p.modelName,
       version: String(version.version),
       reference: train,
       features,

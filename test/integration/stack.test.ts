@@ -91,7 +91,7 @@ describe('control worker killed mid-step', () => {
   test('a new worker finishes the run with the same result as an uninterrupted run', async () => {
     const { client, close } = await connectTestClient(suite.config);
     try {
-      const params = { rows: 50_000, seed: 7, promote: false };
+      const params = { rows: 50_000, seed: 7, promote: false, modelName: `churn-${suite.name}` };
       workers.push(await startWorkerProcess(suite, 'control'));
       const first = await client.workflow.start('churn', {
         taskQueue: suite.config.taskQueues.control,
