@@ -3,8 +3,31 @@ import type { StackConfig } from '../lib/config.js';
 import { connectClient } from './client.js';
 import { note } from './output.js';
 import { followRun, runUrl } from './run-commands.js';
+import { predict } from './serving.js';
 import { readStackState } from './stack.js';
 import { startInForeground, untilSignalled } from './stack-commands.js';
+
+interface DemoResult {
+  version: number;
+  production: boolean;
+  metrics: { rocAuc: number; prAuc: number; f1: number; logLoss: number };
+  baseline: { rocAuc: number };
+}
+
+/** A month-to-month fibre customer with short tenure and many support calls: a likely churner. */
+const EXAMPLE_CUSTOMER = {
+  tenure_months: 3,
+  monthly_charges: 95,
+  total_charges: 285,
+  support_calls: 4,
+  log_usage_gb: 2.1,
+  senior_citizen: 0,
+  avg_monthly_spend: 95,
+  contract: 'month-to-month',
+  payment_method: 'electronic_check',
+  internet_service: 'fiber',
+  region: 'north',
+};
 
 /**
  * `plumb demo`: the whole stack on the embedded default and the example pipeline end to end.
@@ -36,7 +59,24 @@ export function registerDemoCommand(program: Command, loadConfig: () => Promise<
           const result = await followRun(client, workflowId, note, url);
           note('\nchurn pipeline finished:');
           for (const s of result.steps) note(`  ${s.status === 'cached' ? '↺' : '✓'} ${s.step}${s.summary ? ` — ${s.summary}` : ''}`);
-          process.stdout.write(JSON.stringify(result.result, null, 2) + '\n');
+          const r = result.result as DemoResult;
+          const m = r.metrics;
+          process.stdout.write(
+            [
+              `churn v${r.version}: ROC AUC ${m.rocAuc.toFixed(4)}, PR AUC ${m.prAuc.toFixed(4)}, F1 ${m.f1.toFixed(4)}, log loss ${m.logLoss.toFixed(4)}` +
+                ` (logistic baseline: ROC AUC ${r.baseline.rocAuc.toFixed(4)})`,
+              r.production ? `churn v${r.version} is production and served at ${config.serving.host}:${config.serving.port}` : `churn v${r.version} was not promoted`,
+            ].join('\n') + '\n',
+          );
+          if (r.production) {
+            const answer = await predict(`http://${config.serving.host}:${config.serving.port}`, 'churn', [EXAMPLE_CUSTOMER], {
+              apiKey: process.env.PLUMB_API_KEY,
+            });
+            process.stdout.write(
+              `a prediction from the serving pool: ${JSON.stringify(EXAMPLE_CUSTOMER)}\n  → ${JSON.stringify(answer.predictions[0])} (version ${answer.version})\n` +
+                `try it yourself: npx plumb predict churn --json '${JSON.stringify([EXAMPLE_CUSTOMER])}'\n`,
+            );
+          }
         } finally {
           await close();
         }

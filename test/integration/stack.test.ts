@@ -60,7 +60,7 @@ describe('plumb up / run / down', () => {
     // The promoted version is what the serving pool answers with.
     const instance = {
       tenure_months: 3, monthly_charges: 95, total_charges: 285, support_calls: 4, log_usage_gb: 2.1, senior_citizen: 0,
-      avg_monthly_spend: 95, contract: 'month-to-month', payment_method: 'electronic-check', internet_service: 'fiber', region: 'north',
+      avg_monthly_spend: 95, contract: 'month-to-month', payment_method: 'electronic_check', internet_service: 'fiber', region: 'north',
     };
     const predicted = JSON.parse((await plumb(suite, 'predict', 'churn', '--json', JSON.stringify([instance]))).stdout) as {
       version: string;
