@@ -61,6 +61,9 @@ export interface RunningStack {
  */
 export async function startStack(config: StackConfig, log: Logger, onProgress: (line: string) => void): Promise<RunningStack> {
   const ports: NamedPort[] = [{ name: 'serving.port (PLUMB_SERVING_PORT)', host: config.serving.host, port: config.serving.port }];
+  if (config.controlWorker.metricsPort !== undefined) {
+    ports.push({ name: 'controlWorker.metricsPort (PLUMB_WORKER_METRICS_PORT)', host: config.controlWorker.host, port: config.controlWorker.metricsPort });
+  }
   if (config.usesDevServer) {
     const d = config.devServer;
     ports.unshift(

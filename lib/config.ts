@@ -52,6 +52,12 @@ const DevServerSection = z.strictObject({
     .default(() => Object.fromEntries(Object.values(SEARCH_ATTRIBUTES).map((k) => [k.name, SEARCH_ATTRIBUTE_TYPE_NAMES[k.type]!]))),
 });
 
+const ControlWorkerSection = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  /** Prometheus `/metrics` of a control worker (process metrics, latest drift scores); off when absent. */
+  metricsPort: Port.optional(),
+});
+
 const TaskQueuesSection = z.strictObject({
   control: z.string().min(1).default('plumb-control'),
   serving: z.string().min(1).default('plumb-serving'),
@@ -125,6 +131,7 @@ export const StackConfigFile = z.strictObject({
   temporal: TemporalSection.default({ namespace: 'default' }),
   devServer: DevServerSection.prefault({}),
   taskQueues: TaskQueuesSection.prefault({}),
+  controlWorker: ControlWorkerSection.prefault({}),
   serving: ServingSection.prefault({}),
   artifacts: ArtifactsSection.prefault({}),
   pipelines: PipelinesSection.prefault({}),
@@ -174,6 +181,7 @@ export function parseStackConfig(raw: unknown, file: string, env: Env = {}): Sta
     ['PLUMB_UI_PORT', (p) => (config.devServer.uiPort = p)],
     ['PLUMB_METRICS_PORT', (p) => (config.devServer.metricsPort = p)],
     ['PLUMB_SERVING_PORT', (p) => (config.serving.port = p)],
+    ['PLUMB_WORKER_METRICS_PORT', (p) => (config.controlWorker.metricsPort = p)],
   ];
   for (const [name, set] of ports) {
     const value = env[name];

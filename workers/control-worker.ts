@@ -1,10 +1,12 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { register } from 'prom-client';
 import { createControlActivities } from '../activities/control-activities.js';
 import { LocalArtifactStore } from '../lib/artifact-store.js';
 import type { StackConfig } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import { temporalConnectionOptions } from '../lib/temporal-connection.js';
 import { connectWithRetry } from './connect.js';
+import { startMetricsServer } from './metrics-server.js';
 import { installTemporalRuntime } from './temporal-runtime.js';
 import { writeWorkflowEntry } from './workflow-entry.js';
 
@@ -42,10 +44,13 @@ export async function createControlWorker(o: ControlWorkerOptions): Promise<{ wo
 
 /** Runs one control worker until SIGINT/SIGTERM (or the parent `plumb dev` going away). */
 export async function runControlWorker(config: StackConfig, log: Logger): Promise<void> {
+  const port = config.controlWorker.metricsPort;
+  const metrics = port === undefined ? undefined : await startMetricsServer(register, config.controlWorker.host, port, log);
   const { worker, connection } = await createControlWorker({ config, log });
   process.once('disconnect', () => worker.shutdown()); // our `plumb dev` parent died
   log.info('control worker started', { taskQueue: config.taskQueues.control, namespace: config.temporal.namespace });
   await worker.run(); // returns after SIGINT/SIGTERM, once running activities have finished or been cancelled
   await connection.close();
+  metrics?.close();
   log.info('control worker stopped');
 }

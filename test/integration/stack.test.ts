@@ -38,6 +38,7 @@ describe('plumb up / run / down', () => {
         metricsPort: await freePort(),
       },
       serving: { host, port: await freePort() },
+      controlWorker: { metricsPort: await freePort() },
     });
   });
   after(async () => {
@@ -56,6 +57,10 @@ describe('plumb up / run / down', () => {
     assert.equal(out.pipeline, 'churn');
     assert.equal(out.result.rows, 5000);
     assert.deepEqual([out.result.version, out.result.production, out.result.decision.by], [1, true, 'auto']);
+
+    const metrics = await fetch(`http://127.0.0.1:${suite.config.controlWorker.metricsPort}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /plumb_worker_process_cpu_seconds_total/);
 
     // The promoted version is what the serving pool answers with.
     const instance = {
