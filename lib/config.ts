@@ -41,6 +41,11 @@ const TemporalSection = z.strictObject({
     .optional(),
 });
 
+/** The search attributes plumb sets on runs, as the stack file declares them. */
+export const REQUIRED_SEARCH_ATTRIBUTES: Record<string, z.infer<typeof SearchAttributeType>> = Object.fromEntries(
+  Object.values(SEARCH_ATTRIBUTES).map((k) => [k.name, SEARCH_ATTRIBUTE_TYPE_NAMES[k.type]!]),
+);
+
 const DevServerSection = z.strictObject({
   host: z.string().default('127.0.0.1'),
   frontendPort: Port.default(7233),
@@ -49,7 +54,7 @@ const DevServerSection = z.strictObject({
   sqliteFile: z.string().default('.plumb/temporal.sqlite'),
   searchAttributes: z
     .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), SearchAttributeType)
-    .default(() => Object.fromEntries(Object.values(SEARCH_ATTRIBUTES).map((k) => [k.name, SEARCH_ATTRIBUTE_TYPE_NAMES[k.type]!]))),
+    .default(() => ({ ...REQUIRED_SEARCH_ATTRIBUTES })),
 });
 
 const ControlWorkerSection = z.strictObject({

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** The pool's Prometheus metrics, on its own registry (served at /metrics). */
 export function createServingMetrics(sources: { queueDepth: () => number; batchesInFlight: () => number }) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'plumb_serving_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'plumb_serving_' });
   const labels = ['model', 'version', 'route', 'outcome'] as const;
   return {
     registry,

@@ -5,11 +5,10 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort, startDevServer } from '../lib/dev-server.js';
+import { freePort } from '../lib/dev-server.js';
 import { PROJECT_ROOT } from '../lib/project-root.js';
-import { SEARCH_ATTRIBUTES } from '../lib/pipeline-contracts.js';
-import { ensureTemporalCli } from '../lib/temporal-cli.js';
 import { ensureChromium } from './chromium.js';
+import { startThrowawayDevServer } from './standalone-stack.js';
 
 const only = process.argv.slice(2); // optional: run just these test files
 const say = (line: string) => process.stderr.write(`[test] ${line}\n`);
@@ -32,25 +31,10 @@ const files = only.length
     ).flat();
 
 const work = await mkdtemp(join(tmpdir(), 'plumb-test-'));
-const cli = await ensureTemporalCli(process.env, say);
 ensureChromium(say);
-const host = '127.0.0.1';
-const [frontendPort, uiPort, metricsPort, servingPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-const searchAttributes = Object.fromEntries(
-  Object.values(SEARCH_ATTRIBUTES).map((k) => [k.name, k.type === 'BOOL' ? 'Bool' : 'Keyword']),
-);
-say(`starting the Temporal dev server on ${host}:${frontendPort} (UI ${uiPort})`);
-const server = await startDevServer({
-  cli: cli.path,
-  host,
-  frontendPort,
-  uiPort,
-  metricsPort,
-  sqliteFile: join(work, 'temporal.sqlite'),
-  namespace: 'default',
-  searchAttributes,
-  logFile: join(work, 'temporal-server.log'),
-});
+const { server, devServer } = await startThrowawayDevServer(work, say);
+const host = devServer.host;
+const servingPort = await freePort();
 
 // The stack file every integration test starts from (tests derive their own from it).
 const configFile = join(work, 'temporal-dev.yml');
@@ -58,7 +42,7 @@ await writeFile(
   configFile,
   stringify({
     temporal: { namespace: 'default' },
-    devServer: { host, frontendPort, uiPort, metricsPort, sqliteFile: join(work, 'temporal.sqlite'), searchAttributes },
+    devServer,
     serving: { host, port: servingPort },
     artifacts: { dir: join(work, 'artifacts') },
     pipelines: { dirs: [join(PROJECT_ROOT, 'pipelines'), join(PROJECT_ROOT, 'test', 'fixtures', 'pipelines')] },

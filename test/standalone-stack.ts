@@ -4,9 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { type StackConfig, parseStackConfig } from '../lib/config.js';
+import { REQUIRED_SEARCH_ATTRIBUTES, type StackConfig, parseStackConfig } from '../lib/config.js';
 import { freePort, startDevServer } from '../lib/dev-server.js';
-import { SEARCH_ATTRIBUTES } from '../lib/pipeline-contracts.js';
 import { PROJECT_ROOT } from '../lib/project-root.js';
 import { ensureTemporalCli } from '../lib/temporal-cli.js';
 import { temporalConnectionOptions } from '../lib/temporal-connection.js';
@@ -17,12 +16,13 @@ export interface StandaloneStack {
   stop(): Promise<void>;
 }
 
-export async function startStandaloneStack(say: (line: string) => void): Promise<StandaloneStack> {
-  const work = await mkdtemp(join(tmpdir(), 'plumb-standalone-'));
+/** A dev server on free ports with its database in `work`; the Web UI unless `headless`. */
+export async function startThrowawayDevServer(work: string, say: (line: string) => void, o: { headless?: boolean } = {}) {
   const host = '127.0.0.1';
   const [frontendPort, uiPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-  const searchAttributes = Object.fromEntries(Object.values(SEARCH_ATTRIBUTES).map((k) => [k.name, k.type === 'BOOL' ? 'Bool' : 'Keyword']));
+  const searchAttributes = { ...REQUIRED_SEARCH_ATTRIBUTES };
   const cli = await ensureTemporalCli(process.env, say);
+  say(`starting the Temporal dev server on ${host}:${frontendPort} (UI ${uiPort})`);
   const server = await startDevServer({
     cli: cli.path,
     host,
@@ -33,12 +33,18 @@ export async function startStandaloneStack(say: (line: string) => void): Promise
     namespace: 'default',
     searchAttributes,
     logFile: join(work, 'temporal-server.log'),
-    headless: true,
+    ...(o.headless ? { headless: true } : {}),
   });
+  return { server, devServer: { host, frontendPort, uiPort, metricsPort, searchAttributes, sqliteFile: join(work, 'temporal.sqlite') } };
+}
+
+export async function startStandaloneStack(say: (line: string) => void): Promise<StandaloneStack> {
+  const work = await mkdtemp(join(tmpdir(), 'plumb-standalone-'));
+  const { server, devServer } = await startThrowawayDevServer(work, say, { headless: true });
   try {
     const config = parseStackConfig(
       {
-        devServer: { host, frontendPort, uiPort, metricsPort, searchAttributes },
+        devServer,
         taskQueues: { control: 'plumb-control-standalone' },
         artifacts: { dir: join(work, 'artifacts') },
         pipelines: { dirs: [join(PROJECT_ROOT, 'test', 'fixtures', 'pipelines')] },

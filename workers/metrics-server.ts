@@ -7,7 +7,7 @@ import type { Logger } from '../lib/logger.js';
  * activities register (the control worker's latest drift scores, for instance).
  */
 export async function startMetricsServer(registry: Registry, host: string, port: number, log: Logger): Promise<Server> {
-  collectDefaultMetrics({ register: registry, prefix: 'plumb_worker_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'plumb_worker_' });
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'only GET /metrics is served here' }));

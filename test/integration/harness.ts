@@ -5,12 +5,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
 import { hasPoller } from '../../cli/stack.js';
 import { type StackConfig, loadStackConfig } from '../../lib/config.js';
 import { stopProcess } from '../../lib/dev-server.js';
+import { createLogger } from '../../lib/logger.js';
 import { PROJECT_ROOT } from '../../lib/project-root.js';
 import { temporalConnectionOptions } from '../../lib/temporal-connection.js';
+import { createControlWorker } from '../../workers/control-worker.js';
 
 export interface Suite {
   name: string;
@@ -77,5 +80,28 @@ export async function startWorkerProcess(suite: Suite, kind: 'control' | 'servin
       await exited;
     },
     stop: () => stopProcess(child, exited),
+  };
+}
+
+export interface InProcessWorker {
+  client: Client;
+  worker: Worker;
+  /** Shuts the worker down, waits for it, closes the client. */
+  stop(): Promise<void>;
+}
+
+/** A control worker running in the test process (test activities or the real ones) and a client. */
+export async function startInProcessWorker(suite: Suite, activities?: object): Promise<InProcessWorker> {
+  const { client, close } = await connectTestClient(suite.config);
+  const { worker } = await createControlWorker({ config: suite.config, log: createLogger({ level: 'error' }), ...(activities ? { activities } : {}) });
+  const running = worker.run();
+  return {
+    client,
+    worker,
+    stop: async () => {
+      worker.shutdown();
+      await running;
+      await close();
+    },
   };
 }

@@ -6,10 +6,8 @@ import { z } from 'zod';
 import { defineActivity } from '../../activities/define-activity.js';
 import { createLogger } from '../../lib/logger.js';
 import { type PipelineStatus, SEARCH_ATTRIBUTES, STATUS_QUERY } from '../../lib/pipeline-contracts.js';
-import { createControlWorker } from '../../workers/control-worker.js';
-import type { Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
-import { type Suite, connectTestClient, createSuite } from './harness.js';
+import { type InProcessWorker, type Suite, createSuite, startInProcessWorker } from './harness.js';
 
 const log = createLogger({ level: 'warn' });
 // Each run's `count` activity waits until its test opens the gate named by the workflow id.
@@ -37,21 +35,16 @@ const activities = {
 describe('pipeline API', () => {
   let suite: Suite;
   let client: Client;
-  let closeClient: () => Promise<void>;
-  let worker: Worker;
-  let running: Promise<void>;
+  let stack: InProcessWorker;
 
   before(async () => {
     suite = await createSuite('pipeline-api');
-    ({ client, close: closeClient } = await connectTestClient(suite.config));
-    ({ worker } = await createControlWorker({ config: suite.config, log, activities }));
-    running = worker.run();
+    stack = await startInProcessWorker(suite, activities);
+    client = stack.client;
   });
   after(async () => {
     for (const g of gates.values()) g.open();
-    worker?.shutdown();
-    await running;
-    await closeClient?.();
+    await stack?.stop();
   });
 
   const start = (args: unknown, id = `countdown-${Math.random().toString(36).slice(2, 8)}`) =>

@@ -5,15 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { createRegistryActivities } from '../../activities/registry-activities.js';
 import type { ModelListing, PendingApproval } from '../../cli/registry.js';
 import type { ApprovalDecision } from '../../lib/approval-contracts.js';
 import { createLogger } from '../../lib/logger.js';
 import { PROJECT_ROOT } from '../../lib/project-root.js';
 import type { ModelVersion, RegistryHistory, RegistryListing } from '../../lib/registry-contracts.js';
-import { createControlWorker } from '../../workers/control-worker.js';
-import { type Suite, connectTestClient, createSuite } from './harness.js';
+import { type InProcessWorker, type Suite, createSuite, startInProcessWorker } from './harness.js';
 
 const log = createLogger({ level: 'error' });
 const FIXTURE_PIPELINES = join(PROJECT_ROOT, 'test', 'fixtures', 'pipelines');
@@ -22,20 +20,15 @@ const run = promisify(execFile);
 describe('plumb models, promote, rollback, approve, reject, pending', () => {
   let suite: Suite;
   let client: Client;
-  let closeClient: () => Promise<void>;
-  let worker: Worker;
-  let running: Promise<void>;
+  let stack: InProcessWorker;
 
   before(async () => {
     suite = await createSuite('registry-cli', { pipelines: { dirs: [FIXTURE_PIPELINES] } });
-    ({ client, close: closeClient } = await connectTestClient(suite.config));
-    ({ worker } = await createControlWorker({ config: suite.config, log, activities: createRegistryActivities({ log }) }));
-    running = worker.run();
+    stack = await startInProcessWorker(suite, createRegistryActivities({ log }));
+    client = stack.client;
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await closeClient?.();
+    await stack?.stop();
   });
 
   const plumb = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>

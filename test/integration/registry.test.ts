@@ -3,15 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { createRegistryActivities } from '../../activities/registry-activities.js';
 import { PlumbError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import { PROJECT_ROOT } from '../../lib/project-root.js';
 import { queryRegistry, registerWithStart, updateRegistry } from '../../lib/registry-client.js';
 import { type ModelVersion, type RegisterInput, type RegistryHistory, type RegistryListing, registryWorkflowId } from '../../lib/registry-contracts.js';
-import { createControlWorker } from '../../workers/control-worker.js';
-import { type Suite, connectTestClient, createSuite } from './harness.js';
+import { type InProcessWorker, type Suite, createSuite, startInProcessWorker } from './harness.js';
 
 const log = createLogger({ level: 'warn' });
 const FIXTURE_PIPELINES = join(PROJECT_ROOT, 'test', 'fixtures', 'pipelines');
@@ -36,20 +34,15 @@ const registration = (run: string, sha = 'b'.repeat(64)): RegisterInput => ({
 describe('model registry', () => {
   let suite: Suite;
   let client: Client;
-  let closeClient: () => Promise<void>;
-  let worker: Worker;
-  let running: Promise<void>;
+  let stack: InProcessWorker;
 
   before(async () => {
     suite = await createSuite('registry', { pipelines: { dirs: [FIXTURE_PIPELINES] } });
-    ({ client, close: closeClient } = await connectTestClient(suite.config));
-    ({ worker } = await createControlWorker({ config: suite.config, log, activities: createRegistryActivities({ log }) }));
-    running = worker.run();
+    stack = await startInProcessWorker(suite, createRegistryActivities({ log }));
+    client = stack.client;
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await closeClient?.();
+    await stack?.stop();
   });
 
   const newModel = () => `m${randomUUID().slice(0, 8)}`;

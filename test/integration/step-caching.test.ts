@@ -4,13 +4,10 @@ import assert from 'node:assert/strict';
 import { readdir, unlink } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { LocalArtifactStore } from '../../lib/artifact-store.js';
-import { createLogger } from '../../lib/logger.js';
 import type { StepRecord } from '../../lib/pipeline-contracts.js';
 import type { DatasetRef } from '../../lib/refs.js';
-import { createControlWorker } from '../../workers/control-worker.js';
-import { type Suite, connectTestClient, createSuite } from './harness.js';
+import { type InProcessWorker, type Suite, createSuite, startInProcessWorker } from './harness.js';
 
 interface ChurnRun {
   steps: StepRecord[];
@@ -22,20 +19,15 @@ const CACHEABLE = ['ingest', 'validate', 'profile', 'features', 'split', 'train 
 describe('step caching', () => {
   let suite: Suite;
   let client: Client;
-  let close: () => Promise<void>;
-  let worker: Worker;
-  let running: Promise<void>;
+  let stack: InProcessWorker;
 
   before(async () => {
     suite = await createSuite('caching');
-    ({ client, close } = await connectTestClient(suite.config));
-    ({ worker } = await createControlWorker({ config: suite.config, log: createLogger({ level: 'warn' }) }));
-    running = worker.run();
+    stack = await startInProcessWorker(suite);
+    client = stack.client;
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await close?.();
+    await stack?.stop();
   });
 
   const runChurn = async (label: string): Promise<ChurnRun> =>
