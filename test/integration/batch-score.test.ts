@@ -1,17 +1,22 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import ort from 'onnxruntime-node';
 import { LocalArtifactStore } from '../../lib/artifact-store.js';
 import { BATCH_PROGRESS_QUERY, type BatchProgress, type BatchScoreInput, type BatchScoreResult } from '../../lib/batch-score-contracts.js';
+import { PROJECT_ROOT } from '../../lib/project-root.js';
 import { sqlString, withDuckDB } from '../../lib/duckdb.js';
 import { registerWithStart } from '../../lib/registry-client.js';
 import { CHURN_FEATURES, CONTRACTS, logisticModel, modelRefOf } from '../fixtures/onnx-models.js';
 import { freePort } from './serving-harness.js';
 import { type Suite, type WorkerProcess, connectTestClient, createSuite, startWorkerProcess } from './harness.js';
 
+const run = promisify(execFile);
+const plumb = (suite: Suite, ...args: string[]) => run(process.execPath, [join(PROJECT_ROOT, 'bin', 'plumb.js'), '--config', suite.file, ...args], { cwd: PROJECT_ROOT });
 const ROWS = 200_000;
 const SCORED_AT = '2026-11-01T00:00:00.000Z';
 // Every 1000 rows, row 7 lacks tenure and row 13 lacks a contract: 0.2% rejects.
@@ -127,9 +132,26 @@ describe('batch scoring', () => {
     const run = await start('too-many-rejects', { maxRejectShare: 0.001 });
     const err = await run.result().then(() => assert.fail('expected the run to fail'), (e: unknown) => e);
     assert.ok(err instanceof WorkflowFailedError);
-    const cause = err.cause as Error & { type?: string };
+    assert.ok(err.cause instanceof ActivityFailure && err.cause.cause instanceof ApplicationFailure);
+    const cause = err.cause.cause;
     assert.equal(cause.type, 'PlumbDataQuality');
     assert.match(cause.message, /^400 of 200000 input rows \(0\.20%\) fail validation against 3 model features, more than the allowed 0\.10%: contract: missing \(200 rows\), tenure: missing \(200 rows\); rejects stored as [0-9a-f]{64}$/);
+  });
+
+  test('plumb score --wait writes the output file and prints the result; --schedule creates a score schedule', async () => {
+    const small = join(suite.dir, 'small.csv');
+    await withDuckDB((db) => db.run(`COPY (SELECT * FROM read_parquet(${sqlString(input())}) LIMIT 20000) TO ${sqlString(small)} (HEADER)`));
+    const out = join(suite.dir, 'scores', 'small.parquet');
+    const args = ['score', 'churn', small, '--id', 'customer_id', '--version', '1', '--out', out, '--json'];
+    const { stdout, stderr } = await plumb(suite, ...args, '--wait');
+    const result = JSON.parse(stdout) as BatchScoreResult;
+    assert.deepEqual({ rows: result.rows, out: result.out }, { rows: { input: 20_000, scored: 19_960, rejected: 40 }, out });
+    assert.match(stderr, /^done: 1 \/ 1 chunks \(100%\) — 19,960 rows, [\d,]+ rows\/s$/m);
+    const [[rows]] = (await withDuckDB((db) => db.runAndReadAll(`SELECT count(*) FROM read_parquet(${sqlString(out)})`))).getRowsJS() as [[bigint]];
+    assert.equal(Number(rows), 19_960);
+    const scheduled = JSON.parse((await plumb(suite, ...args, '--schedule', '0 3 * * *')).stdout) as { id: string; kind: string; workflowType: string };
+    assert.deepEqual([scheduled.id, scheduled.kind, scheduled.workflowType], ['score/churn', 'score', 'batchScore']);
+    await client.schedule.getHandle('score/churn').delete();
   });
 
   test('SIGKILL of the serving process and of the control worker mid-run loses and duplicates no row', async () => {
