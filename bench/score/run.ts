@@ -82,7 +82,7 @@ try {
     '## score',
     '',
     `Run ${new Date().toISOString()} (\`npm run bench:score\`). Machine: nproc ${execFileSync('nproc').toString().trim()}, ${cpus()[0]?.model ?? 'unknown CPU'}, RAM ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average before ${loadBefore} (shared machine).`,
-    `${ROWS.toLocaleString('en-US')} generated rows (id + 3 features), logistic fixture model, chunks of ${CHUNK_ROWS.toLocaleString('en-US')} rows, 2 chunks at once, ${THREADS} inference threads; ${output.rows.toLocaleString('en-US')} rows written.`,
+    `${ROWS.toLocaleString('en-US')} generated rows (id + 3 features), logistic fixture model, chunks of ${CHUNK_ROWS.toLocaleString('en-US')} rows, 2 chunks at once, ${THREADS} inference thread(s); ${output.rows.toLocaleString('en-US')} rows written.`,
     '',
     '| stage | seconds | rows/s |',
     '|---|---|---|',
