@@ -138,6 +138,15 @@ describe('batch scoring', () => {
     assert.match(cause.message, /^400 of 200000 input rows \(0\.20%\) fail validation against 3 model features, more than the allowed 0\.10%: contract: missing \(200 rows\), tenure: missing \(200 rows\); rejects stored as [0-9a-f]{64}$/);
   });
 
+  test('fails before scoring when the input lacks a feature or id column, naming it', async () => {
+    const run = await start('missing-column', { idColumns: ['account'] });
+    const err = await run.result().then(() => assert.fail('expected the run to fail'), (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.ok(err.cause instanceof ActivityFailure && err.cause.cause instanceof ApplicationFailure);
+    assert.equal(err.cause.cause.type, 'PlumbBadInput');
+    assert.match(err.cause.cause.message, /^input \(parquet file customers\.parquet\) lacks column account \(model features: tenure, monthly_charges, contract; id columns: account\)$/);
+  });
+
   test('plumb score --wait writes the output file and prints the result; --schedule creates a score schedule', async () => {
     const small = join(suite.dir, 'small.csv');
     await withDuckDB((db) => db.run(`COPY (SELECT * FROM read_parquet(${sqlString(input())}) LIMIT 20000) TO ${sqlString(small)} (HEADER)`));
