@@ -9,6 +9,7 @@ import { registerRunCommands } from './run-commands.js';
 import { registerServingCommands } from './serving.js';
 import { registerTrainCommands } from './train.js';
 import { registerScheduleCommands } from './schedule.js';
+import { registerScoreCommands } from './score.js';
 import { registerStackCommands } from './stack-commands.js';
 
 const program = new Command('plumb')
@@ -28,6 +29,7 @@ registerTrainCommands(program, loadConfig);
 registerRegistryCommands(program, loadConfig);
 registerServingCommands(program, loadConfig);
 registerScheduleCommands(program, loadConfig);
+registerScoreCommands(program, loadConfig);
 
 try {
   await program.parseAsync(process.argv);

@@ -197,13 +197,13 @@ async function waitUntil(ready: (pid: number) => Promise<boolean>, s: RunningSer
 }
 
 /** True once the worker process `pid` polls the task queue (worker identities are `<pid>@<host>`). */
-export async function hasPoller(config: StackConfig, taskQueue: string, pid: number): Promise<boolean> {
+export async function hasPoller(config: StackConfig, taskQueue: string, pid: number, type: 'workflow' | 'activity' = 'workflow'): Promise<boolean> {
   const connection = await Connection.connect({ ...(await temporalConnectionOptions(config)), connectTimeout: 2000 });
   try {
     const res = await connection.workflowService.describeTaskQueue({
       namespace: config.temporal.namespace,
       taskQueue: { name: taskQueue },
-      taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+      taskQueueType: type === 'workflow' ? 1 : 2, // TASK_QUEUE_TYPE_WORKFLOW / _ACTIVITY
     });
     return (res.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`));
   } finally {

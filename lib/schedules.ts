@@ -6,6 +6,7 @@ import {
   ScheduleOverlapPolicy,
   type ScheduleSummary,
 } from '@temporalio/client';
+import { BATCH_SCORE_WORKFLOW, BatchScoreInput } from './batch-score-contracts.js';
 import type { StackConfig } from './config.js';
 import { PlumbError, badInput, notFound } from './errors.js';
 import { MONITOR_WORKFLOW, MonitorInput, type MonitorInputDraft, monitorScheduleId } from './monitor-contracts.js';
@@ -19,7 +20,7 @@ import { formatIssues } from './zod-issues.js';
  * carries a `plumb` memo (kind, what it runs, its task queue) that `listSchedules` reads back.
  */
 export interface ScheduleMemo {
-  kind: 'pipeline' | 'monitor';
+  kind: 'pipeline' | 'monitor' | 'score';
   taskQueue: string;
   /** The pipeline run, or the monitored model. */
   target: string;
@@ -29,7 +30,7 @@ export interface ScheduleMemo {
 
 export interface ScheduleInfo {
   id: string;
-  kind: 'pipeline' | 'monitor';
+  kind: 'pipeline' | 'monitor' | 'score';
   workflowType: string;
   target: string;
   cron?: string;
@@ -92,6 +93,33 @@ export async function createPipelineSchedule(client: Client, config: StackConfig
   } catch (err) {
     if (err instanceof ScheduleAlreadyRunning) throw new PlumbError('Conflict', `a schedule with id "${id}" already exists; delete it first or pass another --id`);
     if (err instanceof Error && /invalid|cron/i.test(err.message)) throw badInput(`schedule ${id}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * Creates a Schedule that runs `batchScore` with `input` on `cron` (`plumb score … --schedule`).
+ * Each run's scored-at is its own start time; `--out` is rewritten by each run.
+ *
+ *   await createScoreSchedule(client, config, { cron: '0 3 * * *', input: { input: { path }, model: 'churn', idColumns: ['id'] } });
+ */
+export async function createScoreSchedule(client: Client, config: StackConfig, o: { cron: string; input: BatchScoreInput; id?: string }): Promise<ScheduleInfo> {
+  if (!CRON.test(o.cron.trim())) throw badInput(`--schedule "${o.cron}": expected 5 fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *"`);
+  const parsed = BatchScoreInput.safeParse(o.input);
+  if (!parsed.success) throw badInput(`score input: ${formatIssues(parsed.error)}`);
+  const id = o.id ?? `score/${parsed.data.model}`;
+  if (!SCHEDULE_ID.test(id)) throw badInput(`--id "${id}": use letters, digits and _ . / = -`);
+  const memo: ScheduleMemo = { kind: 'score', taskQueue: config.taskQueues.control, target: parsed.data.model, cron: o.cron.trim() };
+  try {
+    return await describeSchedule(await client.schedule.create({
+      scheduleId: id,
+      spec: { cronExpressions: [o.cron.trim()] },
+      action: { type: 'startWorkflow', workflowType: BATCH_SCORE_WORKFLOW, workflowId: `${id}/run`, taskQueue: config.taskQueues.control, args: [parsed.data] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '60 minutes' },
+      memo: { plumb: memo },
+    }));
+  } catch (err) {
+    if (err instanceof ScheduleAlreadyRunning) throw new PlumbError('Conflict', `a schedule with id "${id}" already exists; delete it first or pass another --id`);
     throw err;
   }
 }
@@ -233,6 +261,6 @@ function summaryInfo(s: Pick<ScheduleSummary, 'scheduleId' | 'spec' | 'action' |
 
 function plumbMemo(memo: Record<string, unknown> | undefined): ScheduleMemo | undefined {
   const m = memo?.plumb as Partial<ScheduleMemo> | undefined;
-  if (!m || (m.kind !== 'pipeline' && m.kind !== 'monitor') || typeof m.taskQueue !== 'string' || typeof m.target !== 'string') return undefined;
+  if (!m || (m.kind !== 'pipeline' && m.kind !== 'monitor' && m.kind !== 'score') || typeof m.taskQueue !== 'string' || typeof m.target !== 'string') return undefined;
   return m as ScheduleMemo;
 }

@@ -5,6 +5,7 @@ import { messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { temporalConnectionOptions } from '../lib/temporal-connection.js';
 import { loadApiKeys } from '../serving/auth.js';
+import { createBatchChunkActivities } from '../serving/batch-chunk.js';
 import { createServingActivities } from '../serving/control-activities.js';
 import { startServingPool } from '../serving/pool.js';
 import { installTemporalRuntime } from './temporal-runtime.js';
@@ -18,7 +19,8 @@ import { installTemporalRuntime } from './temporal-runtime.js';
 export async function runServingProcess(config: StackConfig, log: Logger): Promise<void> {
   installTemporalRuntime(log);
   const keys = await loadApiKeys({ file: config.serving.apiKeysFile, envValue: process.env[config.serving.apiKeysEnv], envName: config.serving.apiKeysEnv });
-  const pool = await startServingPool({ config: config.serving, store: new LocalArtifactStore(config.artifacts.dir), keys, log });
+  const store = new LocalArtifactStore(config.artifacts.dir);
+  const pool = await startServingPool({ config: config.serving, store, keys, log });
 
   let stopping = false;
   let wakeUp: () => void = () => {};
@@ -35,7 +37,7 @@ export async function runServingProcess(config: StackConfig, log: Logger): Promi
           connection,
           namespace: config.temporal.namespace,
           taskQueue: config.taskQueues.serving,
-          activities: createServingActivities(pool.control, log),
+          activities: { ...createServingActivities(pool.control, log), ...createBatchChunkActivities(pool, store, log) },
         });
         log.info('temporal worker started', { taskQueue: config.taskQueues.serving });
         delayMs = 1000;

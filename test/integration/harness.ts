@@ -67,7 +67,8 @@ export async function startWorkerProcess(suite: Suite, kind: 'control' | 'servin
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const queue = kind === 'control' ? suite.config.taskQueues.control : suite.config.taskQueues.serving;
   const deadline = Date.now() + 120_000;
-  while (!(await hasPoller(suite.config, queue, child.pid ?? -1).catch(() => false))) {
+  // The serving process runs activities only: it polls the activity side of its queue.
+  while (!(await hasPoller(suite.config, queue, child.pid ?? -1, kind === 'control' ? 'workflow' : 'activity').catch(() => false))) {
     if (child.exitCode !== null) throw new Error(`${kind} worker exited at start; see ${logFile}:\n${await readFile(logFile, 'utf8')}`);
     if (Date.now() > deadline) throw new Error(`${kind} worker did not poll ${queue} in time; see ${logFile}`);
     await new Promise((r) => setTimeout(r, 300));
