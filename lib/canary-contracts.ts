@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Duration } from './approval-contracts.js';
-import { ModelName, ModelVersion, ServedVersion } from './serving.js';
+import { ModelRef } from './refs.js';
+import { ModelName } from './serving.js';
 
 /**
  * The canary rollout's contracts: the policy (with documented defaults), the analysis of one step,
@@ -70,8 +71,10 @@ export type CanaryPolicyInput = z.input<typeof CanaryPolicy>;
 
 export const CanaryInput = z.strictObject({
   model: ModelName,
-  candidate: ServedVersion,
-  stable: ModelVersion,
+  /** The registry version to roll out and its model file. */
+  candidate: z.strictObject({ version: z.number().int().positive(), ref: ModelRef }),
+  /** The registry's production version, which the pools serve as stable now. */
+  stable: z.number().int().positive(),
   policy: CanaryPolicy.default(CanaryPolicy.parse({})),
   servingTaskQueue: z.string().min(1).default('plumb-serving'),
 });

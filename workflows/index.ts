@@ -2,3 +2,4 @@
 export { modelRegistry } from './registry.js';
 export { deployModel } from './deploy.js';
 export { monitorModel } from './monitor.js';
+export { canaryRollout } from './canary.js';
