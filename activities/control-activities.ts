@@ -1,6 +1,7 @@
 import type { ArtifactStore } from '../lib/artifact-store.js';
 import type { StackConfig } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
+import { createCanaryActivities } from './canary-activities.js';
 import { createDataActivities } from './data/data-activities.js';
 import { createRegistryActivities } from './registry-activities.js';
 import { createTrainingActivities } from './training-activities.js';
@@ -20,6 +21,7 @@ export function createControlActivities({ store, log, config }: ControlActivityD
     ...createDataActivities({ store, log }),
     ...createTrainingActivities({ store, log }),
     ...createRegistryActivities({ log }),
+    ...createCanaryActivities({ log }),
     ...createMonitoringActivities({ store, log, sinks: webhook ? [webhookSink({ url: webhook })] : [] }),
   };
 }
