@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { CANARY_HANDLERS, type CanaryAnalysis, type CanaryControl, type CanaryState } from '../lib/canary-contracts.js';
+import { CANARY_HANDLERS, type CanaryAnalysis, type CanaryControl, type CanaryState, canaryWorkflowId } from '../lib/canary-contracts.js';
 import type { StackConfig } from '../lib/config.js';
 import { PlumbError, badInput } from '../lib/errors.js';
 import { SEARCH_ATTRIBUTES } from '../lib/pipeline-contracts.js';
@@ -32,12 +32,16 @@ export async function listRollouts(client: Client, model?: string): Promise<Roll
   return out;
 }
 
-/** Sends a manual control to the model's running rollout; resolves with its state once applied. */
-export async function controlRollout(client: Client, model: string, action: RolloutAction, payload: CanaryControl): Promise<CanaryState> {
+/**
+ * Sends a manual control to the model's running rollout; resolves with its state once applied.
+ * Without `version` the rollout is found by listing (visibility lags a new run by a moment).
+ */
+export async function controlRollout(client: Client, model: string, action: RolloutAction, payload: CanaryControl, version?: number): Promise<CanaryState> {
   const ids: string[] = [];
-  for await (const w of client.workflow.list({ query: runningQuery(model) })) ids.push(w.workflowId);
+  if (version !== undefined) ids.push(canaryWorkflowId(model, version));
+  else for await (const w of client.workflow.list({ query: runningQuery(model) })) ids.push(w.workflowId);
   if (ids.length === 0) throw new PlumbError('NotFound', `no canary rollout of ${model} is running`);
-  if (ids.length > 1) throw new PlumbError('Conflict', `several rollouts of ${model} are running (${ids.join(', ')})`);
+  if (ids.length > 1) throw new PlumbError('Conflict', `several rollouts of ${model} are running (${ids.join(', ')}): name the version with --version`);
   return client.workflow
     .getHandle(ids[0]!)
     .executeUpdate<CanaryState, [CanaryControl]>(ACTIONS[action], { args: [payload] })
@@ -78,14 +82,17 @@ export function registerRolloutCommands(program: Command, loadConfig: () => Prom
           'promote-now': 'promote the candidate now, skipping the remaining steps',
         }[action],
       )
+      .option('--version <n>', 'the candidate version (default: the one rollout of the model that is running)')
       .option('--by <name>', 'who (default: your user name)')
       .option('--reason <text>', 'why')
       .option('--json', 'print machine-readable JSON')
-      .action(async (name: string, opts: { by?: string; reason?: string; json?: boolean }) => {
+      .action(async (name: string, opts: { version?: string; by?: string; reason?: string; json?: boolean }) => {
         const parsed = ModelName.safeParse(name);
         if (!parsed.success) throw badInput(`model: "${name}" is not a model name`);
+        const version = opts.version === undefined ? undefined : Number(opts.version);
+        if (version !== undefined && !(Number.isInteger(version) && version > 0)) throw badInput(`--version: "${opts.version}" is not a version number`);
         const payload = { by: opts.by ?? userInfo().username, ...(opts.reason ? { reason: opts.reason } : {}) };
-        const state = await withClient((client) => controlRollout(client, parsed.data, action, payload));
+        const state = await withClient((client) => controlRollout(client, parsed.data, action, payload, version));
         printResult(state, opts.json ?? false, () => `${state.model} v${state.candidate}: ${state.status}${state.status === 'running' || state.status === 'paused' ? ` at ${state.weight} %` : ''}`);
       });
   }

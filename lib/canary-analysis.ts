@@ -35,7 +35,9 @@ const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
  * Judges the candidate against the stable version over one window of a `servingReportMetrics`
  * report. Checks, in order: enough candidate requests (else inconclusive), error-rate delta, p99
  * ratio (beyond the slack), PSI of the P(class 1) histograms; the first breach fails the step
- * with a reason naming the numbers and the threshold.
+ * with a reason naming the numbers and the threshold. Two samples of one distribution have a PSI
+ * of about (bins − 1)·(1/n + 1/m) from sampling alone (0.18 for 100 rows each over 10 bins), so
+ * the threshold applies to the PSI above that.
  *
  *   analyseCanary(report, { phase: 'live', step: 0, weight: 5, candidate: '2', stable: '1', minRequests: 100, thresholds })
  *   // → { verdict: 'fail', failedCheck: 'predictionShift', reason: 'prediction shift: PSI 0.912 > 0.2', … }
@@ -66,7 +68,12 @@ export function analyseCanary(report: MetricsReport, ctx: AnalysisContext): Cana
   const p99Ratio = stable.latencyMs.p99 > 0 ? cand.latencyMs.p99 / stable.latencyMs.p99 : cand.latencyMs.p99 > 0 ? Infinity : 1;
   // Failed requests produce no predictions; with no rows on either side there is no shift to measure.
   const predictionPsi = cand.rows > 0 && stable.rows > 0 ? psi(stable.predictionHistogram, cand.predictionHistogram) : undefined;
-  const numbers = { errorRateDelta, p99Ratio: Number.isFinite(p99Ratio) ? p99Ratio : Number.MAX_VALUE, ...(predictionPsi === undefined ? {} : { predictionPsi }) };
+  const psiNoise = predictionPsi === undefined ? undefined : samplingPsi(stable.predictionHistogram, cand.predictionHistogram);
+  const numbers = {
+    errorRateDelta,
+    p99Ratio: Number.isFinite(p99Ratio) ? p99Ratio : Number.MAX_VALUE,
+    ...(predictionPsi === undefined ? {} : { predictionPsi, psiNoise }),
+  };
 
   if (errorRateDelta > t.maxErrorRateDelta) {
     return {
@@ -86,13 +93,13 @@ export function analyseCanary(report: MetricsReport, ctx: AnalysisContext): Cana
       reason: `latency: candidate p99 ${cand.latencyMs.p99.toFixed(1)} ms vs stable ${stable.latencyMs.p99.toFixed(1)} ms, ratio ${p99Ratio.toFixed(2)} > ${t.maxP99Ratio}`,
     };
   }
-  if (predictionPsi !== undefined && predictionPsi > t.maxPredictionPsi) {
+  if (predictionPsi !== undefined && predictionPsi - psiNoise! > t.maxPredictionPsi) {
     return {
       ...base,
       ...numbers,
       verdict: 'fail',
       failedCheck: 'predictionShift',
-      reason: `prediction shift: PSI ${predictionPsi.toFixed(3)} > ${t.maxPredictionPsi}`,
+      reason: `prediction shift: PSI ${predictionPsi.toFixed(3)} (${psiNoise!.toFixed(3)} of it expected from sampling) > ${t.maxPredictionPsi}`,
     };
   }
   return {
@@ -101,4 +108,12 @@ export function analyseCanary(report: MetricsReport, ctx: AnalysisContext): Cana
     verdict: 'pass',
     reason: `error delta ${pct(errorRateDelta)}, p99 ratio ${p99Ratio.toFixed(2)}, PSI ${predictionPsi === undefined ? 'n/a' : predictionPsi.toFixed(3)}: within thresholds`,
   };
+}
+
+/** The PSI two samples of the same distribution show on average: (occupied bins − 1)·(1/n + 1/m). */
+export function samplingPsi(a: readonly number[], b: readonly number[]): number {
+  const n = a.reduce((x, y) => x + y, 0);
+  const m = b.reduce((x, y) => x + y, 0);
+  const bins = a.filter((c, i) => c > 0 || (b[i] ?? 0) > 0).length;
+  return n > 0 && m > 0 ? Math.max(bins - 1, 0) * (1 / n + 1 / m) : 0;
 }

@@ -33,7 +33,7 @@ export const CanaryThresholds = z.strictObject({
    * sub-millisecond latencies scheduling noise alone doubles a p99. Default 5 ms.
    */
   p99SlackMs: z.number().min(0).default(5),
-  /** PSI of the candidate's P(class 1) histogram against the stable one above this fails the step. Default 0.2. */
+  /** PSI of the candidate's P(class 1) histogram against the stable one, beyond sampling noise, above this fails the step. Default 0.2. */
   maxPredictionPsi: z.number().positive().default(0.2),
 });
 export type CanaryThresholds = z.infer<typeof CanaryThresholds>;
@@ -106,6 +106,8 @@ export const CanaryAnalysis = z.object({
   errorRateDelta: z.number().optional(),
   p99Ratio: z.number().optional(),
   predictionPsi: z.number().optional(),
+  /** The part of `predictionPsi` expected from sampling alone; the threshold applies to the rest. */
+  psiNoise: z.number().optional(),
   verdict: Verdict,
   reason: z.string(),
   /** Which check failed, for a failed verdict. */

@@ -64,7 +64,9 @@ export async function startWorkerProcess(suite: Suite, kind: 'control' | 'servin
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const queue = kind === 'control' ? suite.config.taskQueues.control : suite.config.taskQueues.serving;
   const deadline = Date.now() + 120_000;
-  while (!(await hasPoller(suite.config, queue, child.pid ?? -1).catch(() => false))) {
+  // The serving worker runs activities only: it never polls for workflow tasks.
+  const polling = kind === 'control' ? () => hasPoller(suite.config, queue, child.pid ?? -1) : () => hasActivityPoller(suite.config, queue, child.pid ?? -1);
+  while (!(await polling().catch(() => false))) {
     if (child.exitCode !== null) throw new Error(`${kind} worker exited at start; see ${logFile}:\n${await readFile(logFile, 'utf8')}`);
     if (Date.now() > deadline) throw new Error(`${kind} worker did not poll ${queue} in time; see ${logFile}`);
     await new Promise((r) => setTimeout(r, 300));
@@ -78,4 +80,14 @@ export async function startWorkerProcess(suite: Suite, kind: 'control' | 'servin
     },
     stop: () => stopProcess(child, exited),
   };
+}
+
+async function hasActivityPoller(config: StackConfig, taskQueue: string, pid: number): Promise<boolean> {
+  const connection = await Connection.connect({ ...(await temporalConnectionOptions(config)), connectTimeout: 2000 });
+  try {
+    const res = await connection.workflowService.describeTaskQueue({ namespace: config.temporal.namespace, taskQueue: { name: taskQueue }, taskQueueType: 2 });
+    return (res.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`));
+  } finally {
+    await connection.close();
+  }
 }

@@ -64,6 +64,7 @@ describe('canary analysis', () => {
     assert.equal(a.errorRateDelta, 0);
     assert.equal(a.p99Ratio, 1);
     assert.equal(a.predictionPsi, 0);
+    assert.equal(a.psiNoise, 9 * (1 / 300 + 1 / 300));
     assert.equal(a.failedCheck, undefined);
   });
 
@@ -104,7 +105,15 @@ describe('canary analysis', () => {
     const a = analyseCanary(report(metrics('1'), metrics('2', { predictionHistogram: shifted })), ctx());
     assert.equal(a.failedCheck, 'predictionShift');
     assert.ok(a.predictionPsi! > 0.2);
-    assert.equal(a.reason, `prediction shift: PSI ${a.predictionPsi!.toFixed(3)} > 0.2`);
+    assert.equal(a.psiNoise, 9 * (1 / 300 + 1 / 310));
+    assert.equal(a.reason, `prediction shift: PSI ${a.predictionPsi!.toFixed(3)} (0.059 of it expected from sampling) > 0.2`);
+  });
+
+  test('a prediction shift within sampling noise passes', () => {
+    const a = analyseCanary(report(metrics('1', { requests: 100, predictionHistogram: [5, 5, 5, 5, 5, 5, 5, 5, 5, 5] }), metrics('2', { requests: 100, predictionHistogram: [9, 1, 8, 2, 7, 3, 5, 5, 4, 6] })), ctx());
+    assert.equal(a.verdict, 'pass');
+    assert.equal(a.psiNoise, 9 * (1 / 50 + 1 / 50));
+    assert.ok(a.predictionPsi! > 0.2, `PSI ${a.predictionPsi}`);
   });
 
   test('at 100 % the stable baseline from an earlier window is used', () => {
