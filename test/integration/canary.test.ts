@@ -22,8 +22,8 @@ const FAST: CanaryPolicyInput = {
   interval: '3s',
   minRequests: 40,
   maxWaitForRequests: '30s',
-  // Five models share one small pool on a busy machine, so p99s of tens of milliseconds are noise
-  // here; this file does not test the latency check (the unit tests do).
+  // Six models share one small pool on a busy machine, so p99s of tens of milliseconds are noise
+  // here; only the slow-candidate test judges latency, with a tighter slack.
   thresholds: { p99SlackMs: 1000 },
 };
 
@@ -176,6 +176,22 @@ describe('canary rollout against a real serving pool under load', { concurrency:
       const last = result.analyses[result.analyses.length - 1]!;
       assert.deepEqual([last.weight, last.verdict, last.failedCheck], [50, 'fail', 'errorRate']);
       assert.equal(last.stable.errorRate, 0);
+      assert.equal(await status(model, 2), 'rejected');
+    } finally {
+      await load.stop();
+    }
+  });
+
+  test('a much slower candidate is rolled back by the latency check', async () => {
+    const model = 'canary-slow';
+    // About 16× the work of the 8 ms fixture per row: far beyond the noise of this busy pool.
+    const { v2 } = await twoVersions(model, logisticModel({ slowSize: 1024, slowRepeats: 16 }));
+    const load = traffic(model);
+    try {
+      const result = await (await start(model, v2, { ...FAST, thresholds: { p99SlackMs: 50 } })).result();
+      assert.equal(result.outcome, 'rolledBack');
+      const last = result.analyses[result.analyses.length - 1]!;
+      assert.deepEqual([last.weight, last.verdict, last.failedCheck], [50, 'fail', 'latency'], last.reason);
       assert.equal(await status(model, 2), 'rejected');
     } finally {
       await load.stop();
