@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { LocalArtifactStore } from '../../lib/artifact-store.js';
 import { canaryWorkflowId } from '../../lib/canary-contracts.js';
 import { freePort } from '../../lib/dev-server.js';
+import { PROJECT_ROOT } from '../../lib/project-root.js';
+import type { ModelVersion } from '../../lib/registry-contracts.js';
 import { logisticModel } from '../fixtures/onnx-models.js';
 import { canaryHarness } from './canary-harness.js';
 import { type Suite, type WorkerProcess, connectTestClient, createSuite, startWorkerProcess } from './harness.js';
 
+const run = promisify(execFile);
 let suite: Suite;
 let serving: WorkerProcess;
 let control: WorkerProcess | undefined;
@@ -30,7 +36,7 @@ after(async () => {
   await serving?.stop();
 });
 
-test('a rollout whose control worker is SIGKILLed mid-step resumes at the same step: no step repeated or skipped', async () => {
+test('a rollout whose control worker is SIGKILLed mid-step resumes at the same step; plumb rollback under load then fails no request', async () => {
   const h = canaryHarness({ client, suite, store: new LocalArtifactStore(suite.config.artifacts.dir), url });
   const model = 'canary-restart';
   const { v2 } = await h.twoVersions(model, logisticModel());
@@ -47,6 +53,10 @@ test('a rollout whose control worker is SIGKILLed mid-step resumes at the same s
     const history = await client.workflow.getHandle(canaryWorkflowId(model, 2)).fetchHistory();
     const routed = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'servingSetRouting');
     assert.equal(routed.length, 3);
+
+    const rollback = await run(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'test', 'fixtures', 'registry-cli.ts'), '--config', suite.file, 'rollback', model, '--by', 'ana', '--json'], { cwd: PROJECT_ROOT });
+    assert.equal((JSON.parse(rollback.stdout) as ModelVersion).version, 1);
+    assert.deepEqual(Object.keys(await h.servedAfter(load)), ['1']);
     assert.equal(load.failed(), 0);
   } finally {
     await load.stop();
