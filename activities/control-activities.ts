@@ -2,6 +2,7 @@ import type { ArtifactStore } from '../lib/artifact-store.js';
 import type { StackConfig } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import { createBatchScoringActivities } from './batch-scoring.js';
+import { createCanaryActivities } from './canary-activities.js';
 import { createDataActivities } from './data/data-activities.js';
 import { createRegistryActivities } from './registry-activities.js';
 import { createTrainingActivities } from './training-activities.js';
@@ -23,6 +24,7 @@ export function createControlActivities({ store, log, config }: ControlActivityD
     ...createTrainingActivities({ store, log }),
     ...createRegistryActivities({ log }),
     ...createBatchScoringActivities({ store, log }),
+    ...createCanaryActivities({ log }),
     ...createMonitoringActivities({ store, log, sinks: webhook ? [webhookSink({ url: webhook })] : [] }),
     ...createMonitorScheduleActivities({ config, log }),
   };

@@ -5,6 +5,7 @@ import { registerDataCommands } from './data.js';
 import { registerDemoCommand } from './demo.js';
 import { registerMonitoringCommands } from './monitoring.js';
 import { registerRegistryCommands } from './registry.js';
+import { registerRolloutCommands } from './rollouts.js';
 import { registerRunCommands } from './run-commands.js';
 import { registerServingCommands } from './serving.js';
 import { registerTrainCommands } from './train.js';
@@ -28,6 +29,7 @@ registerMonitoringCommands(program, loadConfig);
 registerTrainCommands(program, loadConfig);
 registerRegistryCommands(program, loadConfig);
 registerServingCommands(program, loadConfig);
+registerRolloutCommands(program, loadConfig);
 registerScheduleCommands(program, loadConfig);
 registerScoreCommands(program, loadConfig);
 

@@ -10,6 +10,7 @@ import { ModelName, type ModelVersion, type RegistryHistory, type RegistryListin
 import { connectClient } from './client.js';
 import { printResult } from './output.js';
 import { runUrl } from './run-commands.js';
+import { type DeployInput, type DeployResult, deployWorkflowId } from '../workflows/deploy.js';
 
 /**
  * `plumb models list|show|history`, `plumb promote`, `plumb rollback` (the registry) and
@@ -81,8 +82,12 @@ export function registerRegistryCommands(program: Command, loadConfig: () => Pro
     .action(async (name: string, opts: { by?: string; comment?: string; json?: boolean }) => {
       const model = parseModel(name);
       const change = { by: opts.by ?? me(), ...(opts.comment ? { comment: opts.comment } : {}) };
-      const v = await withClient((client) => updateRegistry<ModelVersion>(client, model, 'rollback', change));
-      printResult(v, opts.json ?? false, () => `${model} rolled back: v${v.version} is production`);
+      const v = await withClient(async (client, config) => {
+        const back = await updateRegistry<ModelVersion>(client, model, 'rollback', change);
+        await deployRolledBack(client, config, model, back);
+        return back;
+      });
+      printResult(v, opts.json ?? false, () => `${model} rolled back: v${v.version} is production and serves all traffic`);
     });
 
   for (const action of ['approve', 'reject'] as const) {
@@ -234,4 +239,22 @@ function renderPending(runs: (PendingApproval & { url?: string | undefined })[])
       return [`${r.workflowId}: ${what}`, ...(r.url ? [`  ${r.url}`] : []), ...(g ? [`  plumb approve ${g.model} ${g.version} --by <you>`] : [])].join('\n');
     })
     .join('\n');
+}
+
+/**
+ * Makes the serving pools follow a registry rollback: the `deployModel` workflow loads the version
+ * (normally still loaded, so a no-op) and routes all traffic to it in one switch, so requests in
+ * flight are answered by one version or the other and none fail.
+ */
+async function deployRolledBack(client: Client, config: StackConfig, model: string, v: ModelVersion): Promise<DeployResult> {
+  const input: DeployInput = { model, version: v.version, ref: v.model, servingTaskQueue: config.taskQueues.serving };
+  return client.workflow
+    .execute<(i: DeployInput) => Promise<DeployResult>>('deployModel', {
+      taskQueue: config.taskQueues.control,
+      workflowId: deployWorkflowId(model, v.version, `rollback-${Date.now()}`),
+      args: [input],
+    })
+    .catch((err: unknown) => {
+      throw fromFailure(err);
+    });
 }

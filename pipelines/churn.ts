@@ -24,6 +24,11 @@ export default definePipeline({
     approvalTimeout: z.string().default('3 days'),
     /** Promote and serve an approved version (false: stop once it is approved). */
     promote: z.boolean().default(true),
+    /**
+     * Roll an approved version out by canary against live traffic (docs/lifecycle.md) instead of
+     * switching all traffic at once; a model's first version is always promoted directly.
+     */
+    canary: z.boolean().default(false),
     /** Drift checks of the production version cover this many minutes of live predictions each. */
     monitorWindowMinutes: z.number().int().positive().default(60),
   }),
@@ -60,7 +65,12 @@ export default definePipeline({
       decision,
     };
     if (!decision.approved || !p.promote) return { ...summary, production: false };
-    await step.promote(version, decision.by, `approved by ${decision.by}`);
+    if (p.canary) {
+      const rollout = await step.canary(version);
+      if (rollout.rollout === 'canary' && rollout.outcome !== 'promoted') return { ...summary, production: false, rollout: rollout.canary.reason };
+    } else {
+      await step.promote(version, decision.by, `approved by ${decision.by}`);
+    }
     await step.monitor({
       model: p.modelName,
       version: String(version.version),

@@ -124,6 +124,21 @@ async function change(
   edit: (doc: Assignment) => ModelAssignment | undefined,
   model: string,
 ): Promise<Assignment> {
+  // Changes from one process run one at a time: two interleaved read–publish cycles can each read
+  // back their own document and both succeed, the later publish silently dropping the other's edit.
+  const previous = changing.get(deps.served) ?? Promise.resolve();
+  const mine = previous.then(() => changeNow(deps, edit, model));
+  changing.set(deps.served, mine.catch(() => undefined));
+  return mine;
+}
+
+const changing = new WeakMap<ServedModels, Promise<unknown>>();
+
+async function changeNow(
+  deps: ControlDeps,
+  edit: (doc: Assignment) => ModelAssignment | undefined,
+  model: string,
+): Promise<Assignment> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const base = await readDesired(deps);
     const models = { ...base.models };

@@ -3,3 +3,4 @@ export { modelRegistry } from './registry.js';
 export { deployModel } from './deploy.js';
 export { monitorModel } from './monitor.js';
 export { batchScore } from './batch-score.js';
+export { canaryRollout } from './canary.js';

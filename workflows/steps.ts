@@ -15,6 +15,9 @@ import type { ModelVersion, RegisterResult, VersionRef } from '../lib/registry-c
 import { approvalGate } from './approval.js';
 import { type DeployResult, deployModel, deployWorkflowId } from './deploy.js';
 import { runOptions, runStep } from './pipeline.js';
+import type { CanaryActivities } from '../activities/canary-activities.js';
+import { type CanaryPolicyInput, type CanaryResult, canaryWorkflowId } from '../lib/canary-contracts.js';
+import { canaryRollout } from './canary.js';
 import { promoteVersion, registerVersion } from './registry-steps.js';
 
 /**
@@ -55,6 +58,14 @@ export interface FeaturesOutput {
   features: Feature[];
   label: string;
 }
+
+/**
+ * What `step.canary` did: `direct` when there was no production version to compare with (the
+ * version was promoted and deployed at once), otherwise the canary's result.
+ */
+export type CanaryStepResult =
+  | { rollout: 'direct'; outcome: 'promoted'; version: ModelVersion; deployment: DeployResult }
+  | { rollout: 'canary'; outcome: CanaryResult['outcome']; canary: CanaryResult };
 
 export const step = {
   /** Reads a file (CSV/TSV, Parquet, JSON lines, Arrow IPC) or generates example data into a stored dataset. */
@@ -198,5 +209,33 @@ export const step = {
       () => activities<ControlActivities>(o).scheduleMonitoring({ monitor, ...(o?.everySeconds ? { everySeconds: o.everySeconds } : {}) }),
       (s) => `schedule ${s.id}, every ${monitor.windowMinutes} min`,
     );
+  },
+
+  /**
+   * Rolls an approved version out by canary (child workflow `canary/<model>/v<version>`, see
+   * workflows/canary.ts) against the production version the pools serve; a model's first version
+   * has nothing to compare with and is promoted directly. A rolled-back candidate is not an error:
+   * check `outcome`.
+   *
+   *   const rollout = await step.canary(version, { steps: [10, 50, 100], interval: '10 minutes' });
+   *   if (rollout.outcome !== 'promoted') return { rolledBack: rollout.rollout === 'canary' ? rollout.canary.reason : '' };
+   */
+  async canary(version: VersionRef, policy: CanaryPolicyInput = {}, o?: StepOptions): Promise<CanaryStepResult> {
+    const target = await activities<CanaryActivities>(o).canaryTarget(version);
+    if (target.production === undefined || target.production === version.version) {
+      const promoted = await step.promote(version, 'canary', 'first production version: nothing to compare a canary with');
+      return { rollout: 'direct', outcome: 'promoted', ...promoted };
+    }
+    const stable = target.production;
+    const canary = await runStep(
+      'canary',
+      () =>
+        executeChild(canaryRollout, {
+          workflowId: canaryWorkflowId(version.model, version.version),
+          args: [{ model: version.model, candidate: { version: version.version, ref: target.candidate }, stable, policy, servingTaskQueue: runOptions().servingTaskQueue }],
+        }),
+      (r) => `${r.outcome}: ${r.reason}`,
+    );
+    return { rollout: 'canary', outcome: canary.outcome, canary };
   },
 };

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { controlRollout } from '../../cli/rollouts.js';
+import { LocalArtifactStore } from '../../lib/artifact-store.js';
+import type { CanaryPolicyInput } from '../../lib/canary-contracts.js';
+import { freePort } from '../../lib/dev-server.js';
+import { createLogger } from '../../lib/logger.js';
+import { createControlWorker } from '../../workers/control-worker.js';
+import { logisticModel } from '../fixtures/onnx-models.js';
+import { type CanaryHarness, canaryHarness } from './canary-harness.js';
+import { type Suite, type WorkerProcess, connectTestClient, createSuite, startWorkerProcess } from './harness.js';
+
+// Short steps: each takes its interval plus the 10 s the pool's metric buckets need to settle.
+const FAST: CanaryPolicyInput = {
+  steps: [50, 100],
+  interval: '3s',
+  minRequests: 40,
+  maxWaitForRequests: '30s',
+  // Six models share one small pool on a busy machine, so p99s of tens of milliseconds are noise
+  // here; the latency check is covered by the unit tests.
+  thresholds: { p99SlackMs: 1000 },
+};
+
+describe('canary rollout against a real serving pool under load', { concurrency: true }, () => {
+  let suite: Suite;
+  let serving: WorkerProcess;
+  let worker: Worker;
+  let running: Promise<void>;
+  let client: Client;
+  let closeClient: () => Promise<void>;
+  let url: string;
+  let h: CanaryHarness;
+
+  before(async () => {
+    const port = await freePort();
+    suite = await createSuite('canary', { serving: { host: '127.0.0.1', port, threads: 2, assignmentPollMs: 200, statsPublishMs: 200 } });
+    url = `http://127.0.0.1:${port}`;
+    serving = await startWorkerProcess(suite, 'serving');
+    ({ worker } = await createControlWorker({ config: suite.config, log: createLogger({ level: 'error', write: () => {} }) }));
+    running = worker.run();
+    ({ client, close: closeClient } = await connectTestClient(suite.config));
+    h = canaryHarness({ client, suite, store: new LocalArtifactStore(suite.config.artifacts.dir), url });
+  });
+
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await closeClient?.();
+    await serving?.stop();
+  });
+
+  test('a good candidate passes every step and is promoted and served as stable', async () => {
+    const model = 'canary-good';
+    const { v2 } = await h.twoVersions(model, logisticModel());
+    const load = h.traffic(model);
+    try {
+      const result = await (await h.start(model, v2, FAST)).result();
+      assert.equal(result.outcome, 'promoted', result.reason);
+      assert.equal(result.reason, 'all 2 steps passed');
+      assert.deepEqual(result.analyses.map((a) => [a.weight, a.verdict]).filter(([, v]) => v !== 'inconclusive'), [[50, 'pass'], [100, 'pass']]);
+      assert.equal(result.serving, '2');
+      assert.equal(await h.status(model, 2), 'production');
+      assert.deepEqual(Object.keys(await h.servedAfter(load)), ['2']);
+      assert.equal(load.failed(), 0);
+    } finally {
+      await load.stop();
+    }
+  });
+
+  test('a candidate with shifted predictions is rolled back by the prediction-shift check', async () => {
+    const model = 'canary-shifted';
+    const { v2 } = await h.twoVersions(model, logisticModel({ shift: 2 }));
+    const load = h.traffic(model);
+    try {
+      const result = await (await h.start(model, v2, FAST)).result();
+      assert.equal(result.outcome, 'rolledBack');
+      const last = result.analyses[result.analyses.length - 1]!;
+      assert.deepEqual([last.weight, last.verdict, last.failedCheck], [50, 'fail', 'predictionShift'], last.reason);
+      assert.ok(last.predictionPsi! > 0.5, `PSI ${last.predictionPsi}`);
+      assert.equal(result.reason, `canary failed at step 50 %: ${last.reason}`);
+      assert.equal(await h.status(model, 2), 'rejected');
+      assert.equal(await h.status(model, 1), 'production');
+      assert.deepEqual(Object.keys(await h.servedAfter(load)), ['1']);
+    } finally {
+      await load.stop();
+    }
+  });
+
+  test('in a shadow phase a shifted candidate is caught before it answers any request', async () => {
+    const model = 'canary-shadow';
+    const { v2 } = await h.twoVersions(model, logisticModel({ shift: 2 }));
+    const load = h.traffic(model);
+    try {
+      const result = await (await h.start(model, v2, { ...FAST, shadow: { duration: '3s' } })).result();
+      assert.equal(result.outcome, 'rolledBack');
+      const last = result.analyses[result.analyses.length - 1]!;
+      assert.deepEqual([last.phase, last.verdict, last.failedCheck], ['shadow', 'fail', 'predictionShift'], last.reason);
+      assert.equal(result.reason, `canary failed at shadow phase: ${last.reason}`);
+      assert.deepEqual(Object.keys(load.versions()), ['1']);
+    } finally {
+      await load.stop();
+    }
+  });
+
+  test('a candidate that errors on part of the inputs is rolled back by the error-rate check', async () => {
+    const model = 'canary-errors';
+    const { v2 } = await h.twoVersions(model, logisticModel({ failOnPoison: true }));
+    const load = h.traffic(model, { poison: true });
+    try {
+      const result = await (await h.start(model, v2, FAST)).result();
+      assert.equal(result.outcome, 'rolledBack');
+      const last = result.analyses[result.analyses.length - 1]!;
+      assert.deepEqual([last.weight, last.verdict, last.failedCheck], [50, 'fail', 'errorRate']);
+      assert.equal(last.stable.errorRate, 0);
+      assert.equal(await h.status(model, 2), 'rejected');
+    } finally {
+      await load.stop();
+    }
+  });
+
+  test('abort rolls back at once and rejects the candidate with who and why', async () => {
+    const model = 'canary-abort';
+    const { v2 } = await h.twoVersions(model, logisticModel());
+    const load = h.traffic(model);
+    try {
+      const handle = await h.start(model, v2, { ...FAST, interval: '10 minutes' });
+      await h.waitForState(model, (s) => s.weight === 50);
+      const state = await controlRollout(client, model, 'abort', { by: 'ana', reason: 'saw errors' });
+      assert.equal(state.status, 'aborted');
+      const result = await handle.result();
+      assert.deepEqual([result.outcome, result.reason, result.serving], ['aborted', 'aborted by ana: saw errors', '1']);
+      assert.equal(await h.status(model, 2), 'rejected');
+      assert.deepEqual(Object.keys(await h.servedAfter(load)), ['1']);
+    } finally {
+      await load.stop();
+    }
+  });
+
+  test('pause holds the weights until resume; promote-now promotes', async () => {
+    const model = 'canary-pause';
+    const { v2 } = await h.twoVersions(model, logisticModel());
+    const load = h.traffic(model);
+    try {
+      const handle = await h.start(model, v2, { ...FAST, interval: '1s' });
+      await h.waitForState(model, (s) => s.weight === 50);
+      assert.equal((await controlRollout(client, model, 'pause', { by: 'ana' }, 2)).status, 'paused');
+      await assert.rejects(controlRollout(client, model, 'pause', { by: 'ana' }, 2), /pause refused: the rollout of canary-pause v2 is already paused/);
+      // Longer than the step's interval plus the settle time: a running rollout would have moved on.
+      await new Promise((r) => setTimeout(r, 13_000));
+      const held = await h.waitForState(model, () => true);
+      assert.deepEqual([held.status, held.step, held.weight, held.analyses.length], ['paused', 0, 50, 0]);
+      assert.equal((await controlRollout(client, model, 'resume', { by: 'ana' }, 2)).status, 'running');
+      await h.waitForState(model, (s) => s.analyses.length > 0);
+      const state = await controlRollout(client, model, 'promote-now', { by: 'bo', reason: 'looks fine' }, 2);
+      assert.equal(state.status, 'promoted');
+      const result = await handle.result();
+      assert.deepEqual([result.outcome, result.reason], ['promoted', 'promoted by bo: looks fine']);
+      assert.equal(await h.status(model, 2), 'production');
+      assert.deepEqual(Object.keys(await h.servedAfter(load)), ['2']);
+    } finally {
+      await load.stop();
+    }
+  });
+});

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { analyseCanary, type AnalysisContext } from '../../lib/canary-analysis.js';
+import { CanaryPolicy } from '../../lib/canary-contracts.js';
+import type { MetricsReport, VersionMetrics } from '../../lib/serving.js';
+
+const metrics = (version: string, o: Partial<VersionMetrics> & { p99?: number } = {}): VersionMetrics => {
+  const requests = o.requests ?? 200;
+  const errors = o.errors ?? 0;
+  return {
+    version,
+    requests,
+    errors,
+    errorRate: requests ? errors / requests : 0,
+    routes: {},
+    latencyMs: { p50: 1, p90: 2, p99: o.p99 ?? 4, mean: 1 },
+    rows: o.rows ?? requests - errors,
+    predictionHistogram: o.predictionHistogram ?? [10, 20, 30, 40, 50, 50, 40, 30, 20, 10],
+  };
+};
+const report = (...versions: VersionMetrics[]): MetricsReport => ({ model: 'churn', from: '2026-01-01T00:00:00.000Z', to: '2026-01-01T00:01:00.000Z', pools: ['p1'], versions });
+const ctx = (o: Partial<AnalysisContext> = {}): AnalysisContext => ({
+  phase: 'live',
+  step: 0,
+  weight: 5,
+  candidate: '2',
+  stable: '1',
+  minRequests: 100,
+  thresholds: CanaryPolicy.parse({}).thresholds,
+  ...o,
+});
+
+describe('canary policy', () => {
+  test('defaults are the documented ones', () => {
+    assert.deepEqual(CanaryPolicy.parse({}), {
+      steps: [5, 25, 50, 100],
+      interval: '5 minutes',
+      minRequests: 100,
+      maxWaitForRequests: '30 minutes',
+      thresholds: { maxErrorRateDelta: 0.01, maxP99Ratio: 1.5, p99SlackMs: 5, maxPredictionPsi: 0.2 },
+      toleratedFailures: 0,
+    });
+  });
+
+  test('steps must ascend and end at 100', () => {
+    const notAscending = CanaryPolicy.safeParse({ steps: [50, 25, 100] });
+    assert.equal(notAscending.success, false);
+    assert.equal(notAscending.error?.issues[0]?.message, 'expected strictly ascending percentages');
+    const notFull = CanaryPolicy.safeParse({ steps: [5, 50] });
+    assert.equal(notFull.error?.issues[0]?.message, 'the last step must be 100');
+  });
+
+  test('an unknown field or a bad duration is refused naming the field', () => {
+    const r = CanaryPolicy.safeParse({ intervall: '1m', interval: 'soon' });
+    assert.equal(r.success, false);
+    assert.deepEqual(r.error?.issues.map((i) => i.path.join('.')).sort(), ['', 'interval']);
+  });
+});
+
+describe('canary analysis', () => {
+  test('a candidate like the stable version passes', () => {
+    const a = analyseCanary(report(metrics('1', { requests: 1000 }), metrics('2')), ctx());
+    assert.equal(a.verdict, 'pass');
+    assert.equal(a.errorRateDelta, 0);
+    assert.equal(a.p99Ratio, 1);
+    assert.equal(a.predictionPsi, 0);
+    assert.equal(a.psiNoise, 9 * (1 / 300 + 1 / 300));
+    assert.equal(a.failedCheck, undefined);
+  });
+
+  test('too few candidate requests is inconclusive', () => {
+    const a = analyseCanary(report(metrics('1'), metrics('2', { requests: 40 })), ctx());
+    assert.equal(a.verdict, 'inconclusive');
+    assert.equal(a.reason, 'too few candidate requests: 40 < 100');
+  });
+
+  test('a candidate missing from the report is inconclusive with zero requests', () => {
+    const a = analyseCanary(report(metrics('1')), ctx());
+    assert.equal(a.verdict, 'inconclusive');
+    assert.equal(a.candidate.requests, 0);
+  });
+
+  test('errors on part of the inputs fail the error-rate check', () => {
+    const a = analyseCanary(report(metrics('1'), metrics('2', { requests: 200, errors: 20 })), ctx());
+    assert.equal(a.verdict, 'fail');
+    assert.equal(a.failedCheck, 'errorRate');
+    assert.equal(a.reason, 'error rate: candidate 10.00 % vs stable 0.00 %, delta 10.00 % > 1.00 %');
+  });
+
+  test('a much slower candidate fails the latency check', () => {
+    const a = analyseCanary(report(metrics('1', { p99: 4 }), metrics('2', { p99: 40 })), ctx());
+    assert.equal(a.failedCheck, 'latency');
+    assert.equal(a.p99Ratio, 10);
+    assert.equal(a.reason, 'latency: candidate p99 40.0 ms vs stable 4.0 ms, ratio 10.00 > 1.5');
+  });
+
+  test('a p99 ratio breach within the slack passes', () => {
+    const a = analyseCanary(report(metrics('1', { p99: 1 }), metrics('2', { p99: 3 })), ctx());
+    assert.equal(a.verdict, 'pass');
+    assert.equal(a.p99Ratio, 3);
+  });
+
+  test('shifted predictions fail the prediction-shift check', () => {
+    const shifted = [0, 0, 0, 0, 0, 10, 30, 60, 90, 120];
+    const a = analyseCanary(report(metrics('1'), metrics('2', { predictionHistogram: shifted })), ctx());
+    assert.equal(a.failedCheck, 'predictionShift');
+    assert.ok(a.predictionPsi! > 0.2);
+    assert.equal(a.psiNoise, 9 * (1 / 300 + 1 / 310));
+    assert.equal(a.reason, `prediction shift: PSI ${a.predictionPsi!.toFixed(3)} (0.059 of it expected from sampling) > 0.2`);
+  });
+
+  test('a prediction shift within sampling noise passes', () => {
+    const a = analyseCanary(report(metrics('1', { requests: 100, predictionHistogram: [5, 5, 5, 5, 5, 5, 5, 5, 5, 5] }), metrics('2', { requests: 100, predictionHistogram: [9, 1, 8, 2, 7, 3, 5, 5, 4, 6] })), ctx());
+    assert.equal(a.verdict, 'pass');
+    assert.equal(a.psiNoise, 9 * (1 / 50 + 1 / 50));
+    assert.ok(a.predictionPsi! > 0.2, `PSI ${a.predictionPsi}`);
+  });
+
+  test('at 100 % the stable baseline from an earlier window is used', () => {
+    const baseline = { metrics: metrics('1', { requests: 500 }), from: '2026-01-01T00:00:00.000Z' };
+    const a = analyseCanary(report(metrics('2', { requests: 300 })), ctx({ weight: 100, step: 3, baseline }));
+    assert.equal(a.verdict, 'pass');
+    assert.equal(a.stable.requests, 500);
+    assert.equal(a.stableFrom, '2026-01-01T00:00:00.000Z');
+  });
+
+  test('with no stable traffic and no baseline the step is inconclusive', () => {
+    const a = analyseCanary(report(metrics('2', { requests: 300 })), ctx({ weight: 100 }));
+    assert.equal(a.verdict, 'inconclusive');
+    assert.equal(a.reason, 'too few stable requests to compare with: 0 < 100');
+  });
+});
