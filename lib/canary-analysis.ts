@@ -67,7 +67,9 @@ export function analyseCanary(report: MetricsReport, ctx: AnalysisContext): Cana
   const errorRateDelta = cand.errorRate - stable.errorRate;
   const p99Ratio = stable.latencyMs.p99 > 0 ? cand.latencyMs.p99 / stable.latencyMs.p99 : cand.latencyMs.p99 > 0 ? Infinity : 1;
   // Failed requests produce no predictions; with no rows on either side there is no shift to measure.
-  const predictionPsi = cand.rows > 0 && stable.rows > 0 ? psi(stable.predictionHistogram, cand.predictionHistogram) : undefined;
+  // Against an earlier stable window (the 100 % step) the two answered different traffic, so their
+  // prediction distributions are not comparable: shifts are judged on the steps that split traffic.
+  const predictionPsi = !useBaseline && cand.rows > 0 && stable.rows > 0 ? psi(stable.predictionHistogram, cand.predictionHistogram) : undefined;
   const psiNoise = predictionPsi === undefined ? undefined : samplingPsi(stable.predictionHistogram, cand.predictionHistogram);
   const numbers = {
     errorRateDelta,

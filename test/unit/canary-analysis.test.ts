@@ -124,6 +124,14 @@ describe('canary analysis', () => {
     assert.equal(a.stableFrom, '2026-01-01T00:00:00.000Z');
   });
 
+  test('at 100 % predictions are not compared with an earlier window, which answered other traffic', () => {
+    const baseline = { metrics: metrics('1', { requests: 500 }), from: '2026-01-01T00:00:00.000Z' };
+    const shifted = metrics('2', { requests: 300, predictionHistogram: [0, 0, 0, 0, 0, 0, 0, 0, 50, 250] });
+    const a = analyseCanary(report(shifted), ctx({ weight: 100, step: 3, baseline }));
+    assert.equal(a.verdict, 'pass');
+    assert.equal(a.predictionPsi, undefined);
+  });
+
   test('with no stable traffic and no baseline the step is inconclusive', () => {
     const a = analyseCanary(report(metrics('2', { requests: 300 })), ctx({ weight: 100 }));
     assert.equal(a.verdict, 'inconclusive');
