@@ -1,5 +1,5 @@
 import type { CanaryAnalysis, CanaryThresholds, VersionSummary } from './canary-contracts.js';
-import { psi } from './metrics/drift.js';
+import { chiSquaredContingency, psi } from './metrics/drift.js';
 import type { MetricsReport, VersionMetrics } from './serving.js';
 
 export interface AnalysisContext {
@@ -71,10 +71,11 @@ export function analyseCanary(report: MetricsReport, ctx: AnalysisContext): Cana
   // prediction distributions are not comparable: shifts are judged on the steps that split traffic.
   const predictionPsi = !useBaseline && cand.rows > 0 && stable.rows > 0 ? psi(stable.predictionHistogram, cand.predictionHistogram) : undefined;
   const psiNoise = predictionPsi === undefined ? undefined : samplingPsi(stable.predictionHistogram, cand.predictionHistogram);
+  const psiPValue = predictionPsi === undefined ? undefined : histogramPValue(stable.predictionHistogram, cand.predictionHistogram);
   const numbers = {
     errorRateDelta,
     p99Ratio: Number.isFinite(p99Ratio) ? p99Ratio : Number.MAX_VALUE,
-    ...(predictionPsi === undefined ? {} : { predictionPsi, psiNoise }),
+    ...(predictionPsi === undefined ? {} : { predictionPsi, psiNoise, psiPValue }),
   };
 
   if (errorRateDelta > t.maxErrorRateDelta) {
@@ -95,13 +96,15 @@ export function analyseCanary(report: MetricsReport, ctx: AnalysisContext): Cana
       reason: `latency: candidate p99 ${cand.latencyMs.p99.toFixed(1)} ms vs stable ${stable.latencyMs.p99.toFixed(1)} ms, ratio ${p99Ratio.toFixed(2)} > ${t.maxP99Ratio}`,
     };
   }
-  if (predictionPsi !== undefined && predictionPsi - psiNoise! > t.maxPredictionPsi) {
+  // A shift must be both large (PSI above its sampling noise and the threshold) and real: with the
+  // few hundred requests of a short step, PSI alone swings past 0.2 between two samples of one model.
+  if (predictionPsi !== undefined && predictionPsi - psiNoise! > t.maxPredictionPsi && psiPValue! < SHIFT_SIGNIFICANCE) {
     return {
       ...base,
       ...numbers,
       verdict: 'fail',
       failedCheck: 'predictionShift',
-      reason: `prediction shift: PSI ${predictionPsi.toFixed(3)} (${psiNoise!.toFixed(3)} of it expected from sampling) > ${t.maxPredictionPsi}`,
+      reason: `prediction shift: PSI ${predictionPsi.toFixed(3)} (${psiNoise!.toFixed(3)} of it expected from sampling) > ${t.maxPredictionPsi}, χ² p = ${psiPValue!.toExponential(1)}`,
     };
   }
   return {
@@ -110,6 +113,15 @@ export function analyseCanary(report: MetricsReport, ctx: AnalysisContext): Cana
     verdict: 'pass',
     reason: `error delta ${pct(errorRateDelta)}, p99 ratio ${p99Ratio.toFixed(2)}, PSI ${predictionPsi === undefined ? 'n/a' : predictionPsi.toFixed(3)}: within thresholds`,
   };
+}
+
+/** Significance a prediction shift needs (χ² test of the two histograms) before it fails a step. */
+export const SHIFT_SIGNIFICANCE = 0.001;
+
+/** χ² test of independence of two histograms over the bins either one uses. */
+export function histogramPValue(a: readonly number[], b: readonly number[]): number {
+  const used = a.map((_, i) => i).filter((i) => (a[i] ?? 0) + (b[i] ?? 0) > 0);
+  return chiSquaredContingency(used.map((i) => a[i] ?? 0), used.map((i) => b[i] ?? 0)).pValue;
 }
 
 /** The PSI two samples of the same distribution show on average: (occupied bins − 1)·(1/n + 1/m). */

@@ -108,6 +108,8 @@ export const CanaryAnalysis = z.object({
   predictionPsi: z.number().optional(),
   /** The part of `predictionPsi` expected from sampling alone; the threshold applies to the rest. */
   psiNoise: z.number().optional(),
+  /** χ² test of the two prediction histograms: how likely a difference this large is by chance. */
+  psiPValue: z.number().optional(),
   verdict: Verdict,
   reason: z.string(),
   /** Which check failed, for a failed verdict. */

@@ -106,7 +106,17 @@ describe('canary analysis', () => {
     assert.equal(a.failedCheck, 'predictionShift');
     assert.ok(a.predictionPsi! > 0.2);
     assert.equal(a.psiNoise, 9 * (1 / 300 + 1 / 310));
-    assert.equal(a.reason, `prediction shift: PSI ${a.predictionPsi!.toFixed(3)} (0.059 of it expected from sampling) > 0.2`);
+    assert.equal(a.reason, `prediction shift: PSI ${a.predictionPsi!.toFixed(3)} (0.059 of it expected from sampling) > 0.2, χ² p = ${a.psiPValue!.toExponential(1)}`);
+    assert.ok(a.psiPValue! < 1e-10);
+  });
+
+  test('a large PSI from a small sample that chance explains passes', () => {
+    const stable = metrics('1', { requests: 60, predictionHistogram: [0, 4, 8, 12, 6, 6, 10, 8, 4, 2] });
+    const cand = metrics('2', { requests: 60, predictionHistogram: [2, 10, 2, 6, 12, 2, 4, 14, 6, 2] });
+    const a = analyseCanary(report(cand, stable), ctx({ minRequests: 50 }));
+    assert.ok(a.predictionPsi! - a.psiNoise! > 0.2, `PSI ${a.predictionPsi} noise ${a.psiNoise}`);
+    assert.ok(a.psiPValue! > 0.001);
+    assert.equal(a.verdict, 'pass');
   });
 
   test('a prediction shift within sampling noise passes', () => {
