@@ -50,6 +50,12 @@ function activities<A>(o: StepOptions = {}): ActivityInterfaceFor<A> {
   });
 }
 
+/** A step's own inputs: its options minus the activity options every step takes. */
+function inputsOf<T extends StepOptions>(o: T): Omit<T, keyof StepOptions> {
+  const { retry: _r, startToCloseTimeout: _s, heartbeatTimeout: _h, cache: _c, ...inputs } = o;
+  return inputs;
+}
+
 const useCache = (o?: StepOptions) => runOptions().cache && (o?.cache ?? true);
 const rows = (n: number) => `${n.toLocaleString('en-US')} rows`;
 
@@ -107,7 +113,7 @@ export const step = {
 
   /** Deterministic split by hashing an id column: the same row lands in the same part on every run. */
   async split(dataset: DatasetRef, o: StepOptions & Omit<SplitInput, 'dataset'>): Promise<SplitResult> {
-    const { retry: _r, startToCloseTimeout: _s, heartbeatTimeout: _h, cache: _c, ...split } = o;
+    const split = inputsOf(o);
     const result = await runStep(
       'split',
       () => activities<DataActivities>(o).split({ dataset, ...split, cache: useCache(o) }),
@@ -119,7 +125,7 @@ export const step = {
 
   /** Trains a built-in model (`gbdt`, `logreg`) and stores model.onnx and its model card. */
   async train(dataset: DatasetRef, o: StepOptions & Omit<TrainInput, 'dataset'> & { name?: string }): Promise<TrainResult> {
-    const { retry: _r, startToCloseTimeout: _s, heartbeatTimeout: _h, cache: _c, name, ...train } = o;
+    const { name, ...train } = inputsOf(o);
     const result = await runStep(
       name ?? `train ${o.trainer}`,
       () => activities<TrainingActivities>(o).train({ dataset, ...train, cache: useCache(o) }),
@@ -131,7 +137,7 @@ export const step = {
 
   /** Runs a trainer command in any language under the external-trainer contract (docs/training.md). */
   async trainExternal(train: DatasetRef, o: StepOptions & Omit<ExternalTrainInput, 'train'> & { name?: string }): Promise<TrainResult> {
-    const { retry: _r, startToCloseTimeout: _s, heartbeatTimeout: _h, cache: _c, name, ...rest } = o;
+    const { name, ...rest } = inputsOf(o);
     return runStep(
       name ?? `train ${o.trainerName ?? 'external'}`,
       () => activities<TrainingActivities>(o).trainExternal({ train, ...rest }),
@@ -149,7 +155,7 @@ export const step = {
     dataset: DatasetRef,
     o: StepOptions & Omit<EvaluateInput, 'model' | 'dataset'> & { name?: string; stopOnFailure?: boolean } = {},
   ): Promise<EvaluationResult> {
-    const { retry: _r, startToCloseTimeout: _s, heartbeatTimeout: _h, cache: _c, name, stopOnFailure = true, ...evaluate } = o;
+    const { name, stopOnFailure = true, ...evaluate } = inputsOf(o);
     const result = await runStep(
       name ?? 'evaluate',
       () => activities<TrainingActivities>(o).evaluate({ model, dataset, ...evaluate, cache: useCache(o) }),

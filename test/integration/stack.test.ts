@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { freePort } from '../../lib/dev-server.js';
 import { PROJECT_ROOT } from '../../lib/project-root.js';
+import { isAlive } from '../../cli/stack-commands.js';
 import { readStackState } from '../../cli/stack.js';
 import { type PipelineStatus, STATUS_QUERY } from '../../lib/pipeline-contracts.js';
 import { type Suite, type WorkerProcess, connectTestClient, createSuite, startWorkerProcess } from './harness.js';
@@ -14,15 +15,6 @@ import { type Suite, type WorkerProcess, connectTestClient, createSuite, startWo
 const run = promisify(execFile);
 const plumb = (suite: Suite, ...args: string[]) =>
   run(process.execPath, [join(PROJECT_ROOT, 'bin', 'plumb.js'), '--config', suite.file, ...args], { cwd: PROJECT_ROOT, maxBuffer: 64 * 1024 * 1024 });
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('plumb up / run / down', () => {
   let suite: Suite;

@@ -1,5 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { literal, openSqlSession } from '../../activities/monitoring/duckdb-session.js';
+import { seededRandom } from '../../activities/trainers/training-data.js';
 import type { Feature } from '../../lib/refs.js';
 
 /**
@@ -17,7 +18,7 @@ export interface SyntheticTable {
 }
 
 export async function writeSyntheticParquet(path: string, spec: SyntheticTable): Promise<void> {
-  const random = mulberry32(spec.seed);
+  const random = seededRandom(spec.seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const categories = ['a', 'b', 'c', 'd'];
   const extra = Object.entries(spec.extra ?? {});
@@ -47,15 +48,4 @@ export async function writeSyntheticParquet(path: string, spec: SyntheticTable):
     session.close();
     await rm(csv, { force: true });
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
