@@ -12,6 +12,7 @@ import { registerTrainCommands } from './train.js';
 import { registerScheduleCommands } from './schedule.js';
 import { registerScoreCommands } from './score.js';
 import { registerStackCommands } from './stack-commands.js';
+import { registerTrafficCommands } from './traffic.js';
 
 const program = new Command('plumb')
   .description('plumb: ML pipelines as durable Temporal workflows, ONNX models, a serving pool')
@@ -29,6 +30,7 @@ registerMonitoringCommands(program, loadConfig);
 registerTrainCommands(program, loadConfig);
 registerRegistryCommands(program, loadConfig);
 registerServingCommands(program, loadConfig);
+registerTrafficCommands(program, loadConfig);
 registerRolloutCommands(program, loadConfig);
 registerScheduleCommands(program, loadConfig);
 registerScoreCommands(program, loadConfig);

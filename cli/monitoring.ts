@@ -12,8 +12,9 @@ import { formatIssues } from '../lib/zod-issues.js';
 import { DriftInput, type DriftResult, type FeatureDrift } from '../lib/drift-contracts.js';
 import { PlumbError, badInput } from '../lib/errors.js';
 import { PerformanceInput, type PerformanceResult } from '../lib/metrics/windowed-performance.js';
-import { MonitorState, monitorReportKey, monitorStateKey } from '../lib/monitor-contracts.js';
+import { MonitorState, type WindowRecord, monitorReportKey, monitorStateKey } from '../lib/monitor-contracts.js';
 import { formatProgress } from '../lib/progress.js';
+import type { ArtifactRef } from '../lib/refs.js';
 
 /**
  * `plumb monitor …`: the monitoring checks on files, outside a workflow.
@@ -91,24 +92,75 @@ export function registerMonitoringCommands(
     .option('--open', 'also open it in the default browser')
     .option('--json', 'print the path with the window it covers as JSON')
     .action(async (model: string, opts: { open?: boolean; json?: boolean }) => {
-      const config = await loadConfig();
-      const store = new LocalArtifactStore(config.artifacts.dir);
-      const raw = await store.getNamed(monitorStateKey(model));
-      const state = raw ? MonitorState.parse(JSON.parse(raw.toString('utf8'))) : undefined;
-      const path = store.namedPath(monitorReportKey(model));
-      if (!state?.lastReport || !(await access(path).then(() => true, () => false))) {
+      const store = new LocalArtifactStore((await loadConfig()).artifacts.dir);
+      const report = await latestReport(store, model);
+      if (!report) {
         throw new PlumbError('NotFound', `no drift report for model "${model}" yet: its monitor has not checked a window with predictions (see \`plumb schedule list\`)`);
       }
-      const window = [...state.windows].reverse().find((w) => w.report?.sha256 === state.lastReport?.sha256);
-      if (opts.open) openInBrowser(path, io.err);
+      if (opts.open) openInBrowser(report.path, io.err);
+      const { window } = report;
       io.out(
         (opts.json
-          ? JSON.stringify({ model, version: state.version, path, report: state.lastReport, window })
+          ? JSON.stringify(report)
           : window
-            ? `${path}\n  ${model} v${state.version}, window ${window.from} – ${window.to}: ${window.drifted ? `drift in ${window.driftedFeatures.join(', ')}` : 'no drift'}`
-            : path) + '\n',
+            ? `${report.path}\n  ${model} v${report.version}, ${describeWindow(window)}`
+            : report.path) + '\n',
       );
     });
+
+  monitor
+    .command('status <model>')
+    .description("what the model's monitor saw: recent windows, drift streak, active alerts, last retraining")
+    .option('--windows <n>', 'recent windows to show', '10')
+    .option('--json', 'print the monitor state as JSON')
+    .action(async (model: string, opts: { windows: string; json?: boolean }) => {
+      const count = Number(opts.windows);
+      if (!(Number.isInteger(count) && count > 0)) throw badInput(`--windows "${opts.windows}": expected a whole number ≥ 1`);
+      const state = await readMonitorState(new LocalArtifactStore((await loadConfig()).artifacts.dir), model);
+      if (!state) throw new PlumbError('NotFound', `model "${model}" has not been monitored yet (see \`plumb schedule list\`)`);
+      io.out((opts.json ? JSON.stringify(state) : describeMonitorState(state, count)) + '\n');
+    });
+}
+
+/** The model's monitor state as its last run saved it, if it has run. */
+export async function readMonitorState(store: LocalArtifactStore, model: string): Promise<MonitorState | undefined> {
+  const raw = await store.getNamed(monitorStateKey(model));
+  return raw ? MonitorState.parse(JSON.parse(raw.toString('utf8'))) : undefined;
+}
+
+/** The latest HTML drift report (a file path) with the window it covers, if one was written. */
+export async function latestReport(store: LocalArtifactStore, model: string): Promise<{ model: string; version: string; path: string; report: ArtifactRef; window?: WindowRecord } | undefined> {
+  const state = await readMonitorState(store, model);
+  const path = store.namedPath(monitorReportKey(model));
+  if (!state?.lastReport || !(await access(path).then(() => true, () => false))) return undefined;
+  const window = [...state.windows].reverse().find((w) => w.report?.sha256 === state.lastReport?.sha256);
+  return { model, version: state.version, path, report: state.lastReport, ...(window ? { window } : {}) };
+}
+
+export function describeWindow(w: WindowRecord): string {
+  const sameDay = w.from.slice(0, 10) === w.to.slice(0, 10);
+  const span = `window ${w.from.slice(0, 10)} ${w.from.slice(11, 19)} – ${sameDay ? '' : `${w.to.slice(0, 10)} `}${w.to.slice(11, 19)} UTC`;
+  if (w.drifted === undefined) return `${span}: no predictions`;
+  const drift = w.drifted
+    ? `drift (${(100 * (w.share ?? 0)).toFixed(0)} % of features: ${w.driftedFeatures.join(', ')})`
+    : w.driftedFeatures.length
+      ? `no dataset drift (drifted: ${w.driftedFeatures.join(', ')})`
+      : 'no drift';
+  return `${span}: ${w.rows} predictions, ${drift}${w.performanceBreaches.length ? `; performance below threshold: ${w.performanceBreaches.join(', ')}` : ''}`;
+}
+
+export function describeMonitorState(s: MonitorState, windows: number): string {
+  const alerts = Object.entries(s.alerts.active).map(([key, a]) => `  ${a.severity.padEnd(8)} ${key} (since ${a.firstAt}, sent ${a.sent}×)`);
+  return [
+    `${s.model} v${s.version}: drift streak ${s.streak}`,
+    'recent windows:',
+    ...(s.windows.length ? s.windows.slice(-windows).map((w) => `  ${describeWindow(w)}`) : ['  none yet']),
+    'active alerts:',
+    ...(alerts.length ? alerts : ['  none']),
+    s.lastRetraining
+      ? `last retraining: ${s.lastRetraining.workflowId} ${s.lastRetraining.started ? 'started' : 'already running'} at ${s.lastRetraining.at} (${s.lastRetraining.reason})`
+      : 'no retraining requested',
+  ].join('\n');
 }
 
 function openInBrowser(path: string, err: (text: string) => void): void {

@@ -1,4 +1,5 @@
 import type { CanaryAnalysis, CanaryThresholds, VersionSummary } from './canary-contracts.js';
+import { quantileBucket, slowerThan } from './latency-histogram.js';
 import { chiSquaredContingency, psi } from './metrics/drift.js';
 import type { MetricsReport, VersionMetrics } from './serving.js';
 
@@ -24,6 +25,7 @@ const empty = (version: string): VersionMetrics => ({
   errorRate: 0,
   routes: {},
   latencyMs: { p50: 0, p90: 0, p99: 0, mean: 0 },
+  latencyHistogram: {},
   rows: 0,
   predictionHistogram: new Array<number>(10).fill(0),
 });
@@ -35,7 +37,10 @@ const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
  * Judges the candidate against the stable version over one window of a `servingReportMetrics`
  * report. Checks, in order: enough candidate requests (else inconclusive), error-rate delta, p99
  * ratio (beyond the slack), PSI of the P(class 1) histograms; the first breach fails the step
- * with a reason naming the numbers and the threshold. Two samples of one distribution have a PSI
+ * with a reason naming the numbers and the threshold. The p99 of a short step rests on its few
+ * slowest requests, which one scheduling hiccup makes, so a latency breach also needs evidence:
+ * the share of candidate requests slower than the stable p99 must exceed the stable's own share
+ * (about 1 %) by more than chance explains (χ² test, p < SIGNIFICANCE). Two samples of one distribution have a PSI
  * of about (bins − 1)·(1/n + 1/m) from sampling alone (0.18 for 100 rows each over 10 bins), so
  * the threshold applies to the PSI above that.
  *
@@ -72,9 +77,11 @@ export function analyseCanary(report: MetricsReport, ctx: AnalysisContext): Cana
   const predictionPsi = !useBaseline && cand.rows > 0 && stable.rows > 0 ? psi(stable.predictionHistogram, cand.predictionHistogram) : undefined;
   const psiNoise = predictionPsi === undefined ? undefined : samplingPsi(stable.predictionHistogram, cand.predictionHistogram);
   const psiPValue = predictionPsi === undefined ? undefined : histogramPValue(stable.predictionHistogram, cand.predictionHistogram);
+  const tail = latencyTail(stable, cand);
   const numbers = {
     errorRateDelta,
     p99Ratio: Number.isFinite(p99Ratio) ? p99Ratio : Number.MAX_VALUE,
+    ...(tail ? { latencyPValue: tail.pValue } : {}),
     ...(predictionPsi === undefined ? {} : { predictionPsi, psiNoise, psiPValue }),
   };
 
@@ -87,18 +94,20 @@ export function analyseCanary(report: MetricsReport, ctx: AnalysisContext): Cana
       reason: `error rate: candidate ${pct(cand.errorRate)} vs stable ${pct(stable.errorRate)}, delta ${pct(errorRateDelta)} > ${pct(t.maxErrorRateDelta)}`,
     };
   }
-  if (p99Ratio > t.maxP99Ratio && cand.latencyMs.p99 - stable.latencyMs.p99 > t.p99SlackMs) {
+  if (p99Ratio > t.maxP99Ratio && cand.latencyMs.p99 - stable.latencyMs.p99 > t.p99SlackMs && tail && tail.pValue < SIGNIFICANCE) {
     return {
       ...base,
       ...numbers,
       verdict: 'fail',
       failedCheck: 'latency',
-      reason: `latency: candidate p99 ${cand.latencyMs.p99.toFixed(1)} ms vs stable ${stable.latencyMs.p99.toFixed(1)} ms, ratio ${p99Ratio.toFixed(2)} > ${t.maxP99Ratio}`,
+      reason:
+        `latency: candidate p99 ${cand.latencyMs.p99.toFixed(1)} ms vs stable ${stable.latencyMs.p99.toFixed(1)} ms, ratio ${p99Ratio.toFixed(2)} > ${t.maxP99Ratio}; ` +
+        `${pct(tail.candidateShare)} of candidate requests slower than the stable p99 (stable: ${pct(tail.stableShare)}), χ² p = ${tail.pValue.toExponential(1)}`,
     };
   }
   // A shift must be both large (PSI above its sampling noise and the threshold) and real: with the
   // few hundred requests of a short step, PSI alone swings past 0.2 between two samples of one model.
-  if (predictionPsi !== undefined && predictionPsi - psiNoise! > t.maxPredictionPsi && psiPValue! < SHIFT_SIGNIFICANCE) {
+  if (predictionPsi !== undefined && predictionPsi - psiNoise! > t.maxPredictionPsi && psiPValue! < SIGNIFICANCE) {
     return {
       ...base,
       ...numbers,
@@ -115,8 +124,26 @@ export function analyseCanary(report: MetricsReport, ctx: AnalysisContext): Cana
   };
 }
 
-/** Significance a prediction shift needs (χ² test of the two histograms) before it fails a step. */
-export const SHIFT_SIGNIFICANCE = 0.001;
+/** Significance a latency or prediction breach needs (χ² test) before it fails a step. */
+export const SIGNIFICANCE = 0.001;
+
+/**
+ * How many requests of each version were slower than the stable p99, and the χ² p-value of the
+ * difference when the candidate's share is the larger one (1 when it is not, or nothing is slower).
+ */
+export function latencyTail(stable: VersionMetrics, cand: VersionMetrics): { stableShare: number; candidateShare: number; pValue: number } | undefined {
+  const limit = quantileBucket(stable.latencyHistogram, 0.99);
+  if (limit < 0 || stable.requests === 0 || cand.requests === 0) return undefined;
+  const slowStable = slowerThan(stable.latencyHistogram, limit);
+  const slowCand = slowerThan(cand.latencyHistogram, limit);
+  const stableShare = slowStable / stable.requests;
+  const candidateShare = slowCand / cand.requests;
+  const pValue =
+    candidateShare > stableShare
+      ? chiSquaredContingency([slowStable, stable.requests - slowStable], [slowCand, cand.requests - slowCand]).pValue
+      : 1;
+  return { stableShare, candidateShare, pValue };
+}
 
 /** χ² test of independence of two histograms over the bins either one uses. */
 export function histogramPValue(a: readonly number[], b: readonly number[]): number {

@@ -105,6 +105,8 @@ export const CanaryAnalysis = z.object({
   stableFrom: z.string().optional(),
   errorRateDelta: z.number().optional(),
   p99Ratio: z.number().optional(),
+  /** χ² test of the shares of each version's requests slower than the stable p99 (1 when the candidate's is not larger). */
+  latencyPValue: z.number().optional(),
   predictionPsi: z.number().optional(),
   /** The part of `predictionPsi` expected from sampling alone; the threshold applies to the rest. */
   psiNoise: z.number().optional(),

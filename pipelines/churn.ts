@@ -1,5 +1,7 @@
 // The example pipeline: a customer-churn classifier on generated data, or on a file you pass.
 import { z } from 'zod';
+import { CanaryPolicy } from '../lib/canary-contracts.js';
+import { MonitorInput } from '../lib/monitor-contracts.js';
 import { definePipeline } from '../workflows/pipeline.js';
 import { step } from '../workflows/steps.js';
 import { churnExpectations, churnFeatureOptions, churnFeaturesSql } from './churn/data.js';
@@ -29,8 +31,20 @@ export default definePipeline({
      * switching all traffic at once; a model's first version is always promoted directly.
      */
     canary: z.boolean().default(false),
-    /** Drift checks of the production version cover this many minutes of live predictions each. */
-    monitorWindowMinutes: z.number().int().positive().default(60),
+    /** The canary's traffic steps, interval per step and thresholds (defaults: lib/canary-contracts.ts). */
+    canaryPolicy: CanaryPolicy.prefault({}),
+    /** Drift monitoring of the production version (docs/monitoring.md). */
+    monitoring: z
+      .strictObject({
+        /** Each check covers this many minutes of live predictions. */
+        windowMinutes: z.number().int().positive().default(60),
+        /** Seconds between checks; the window length by default, so windows tile the log. */
+        everySeconds: z.number().int().positive().optional(),
+        /** Drifted windows in a row that start retraining. */
+        sustainedWindows: z.number().int().positive().default(3),
+        thresholds: MonitorInput.shape.thresholds,
+      })
+      .prefault({}),
   }),
   async run(p) {
     const raw = await step.ingest(p.input ? { path: p.input } : { generate: 'churn', rows: p.rows, seed: p.seed });
@@ -66,20 +80,24 @@ export default definePipeline({
     };
     if (!decision.approved || !p.promote) return { ...summary, production: false };
     if (p.canary) {
-      const rollout = await step.canary(version);
+      const rollout = await step.canary(version, p.canaryPolicy);
       if (rollout.rollout === 'canary' && rollout.outcome !== 'promoted') return { ...summary, production: false, rollout: rollout.canary.reason };
     } else {
       await step.promote(version, decision.by, `approved by ${decision.by}`);
     }
-    await step.monitor({
-      model: p.modelName,
-      version: String(version.version),
-      reference: train,
-      features,
-      windowMinutes: p.monitorWindowMinutes,
-      sustainedWindows: 3,
-      retrain: { pipeline: 'churn', params: p },
-    });
+    const { everySeconds, ...monitoring } = p.monitoring;
+    await step.monitor(
+      {
+        model: p.modelName,
+        version: String(version.version),
+        reference: train,
+        features,
+        ...monitoring,
+        // Retraining on generated data draws the next seed: the stand-in for newly collected data.
+        retrain: { pipeline: 'churn', params: p.input ? p : { ...p, seed: p.seed + 1 } },
+      },
+      everySeconds ? { everySeconds } : {},
+    );
     return { ...summary, production: true };
   },
 });

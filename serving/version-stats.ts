@@ -1,3 +1,4 @@
+import { type LatencyHistogram, addLatency, latencyBucket, latencyQuantile } from '../lib/latency-histogram.js';
 import type { MetricsReport, Route, VersionMetrics } from '../lib/serving.js';
 
 /**
@@ -7,17 +8,13 @@ import type { MetricsReport, Route, VersionMetrics } from '../lib/serving.js';
  * buckets of several pool processes.
  */
 export const BUCKET_MS = 10_000;
-const LATENCY_BASE_MS = 0.05;
-const LATENCY_GROWTH = 1.1;
-const LATENCY_BUCKETS = 160;
 
 export interface StatsBucket {
   start: number;
   requests: number;
   errors: number;
   routes: Partial<Record<Route, number>>;
-  /** Counts per latency bucket index (upper bound LATENCY_BASE_MS · 1.1^i). */
-  latency: Record<number, number>;
+  latency: LatencyHistogram;
   latencySumMs: number;
   rows: number;
   predictions: number[];
@@ -51,7 +48,7 @@ export class VersionStats {
     bucket.requests++;
     if (!outcome.ok) bucket.errors++;
     bucket.routes[route] = (bucket.routes[route] ?? 0) + 1;
-    const idx = latencyIndex(outcome.latencyMs);
+    const idx = latencyBucket(outcome.latencyMs);
     bucket.latency[idx] = (bucket.latency[idx] ?? 0) + 1;
     bucket.latencySumMs += outcome.latencyMs;
     if (outcome.probabilities) {
@@ -81,7 +78,7 @@ export function buildReport(model: string, from: Date, to: Date, pools: { pool: 
   const versions: VersionMetrics[] = [];
   for (const [version, buckets] of merged) {
     if (buckets.length === 0) continue;
-    const latency = new Map<number, number>();
+    const latency: LatencyHistogram = {};
     const routes: Partial<Record<Route, number>> = {};
     const predictions = new Array<number>(10).fill(0);
     let requests = 0, errors = 0, rows = 0, sum = 0;
@@ -91,10 +88,10 @@ export function buildReport(model: string, from: Date, to: Date, pools: { pool: 
       rows += b.rows;
       sum += b.latencySumMs;
       for (const [route, n] of Object.entries(b.routes)) routes[route as Route] = (routes[route as Route] ?? 0) + n;
-      for (const [idx, n] of Object.entries(b.latency)) latency.set(Number(idx), (latency.get(Number(idx)) ?? 0) + n);
+      addLatency(latency, b.latency);
       b.predictions.forEach((n, i) => (predictions[i]! += n));
     }
-    const quantile = (q: number) => latencyQuantile(latency, requests, q);
+    const quantile = (q: number) => latencyQuantile(latency, q);
     versions.push({
       version,
       requests,
@@ -102,27 +99,11 @@ export function buildReport(model: string, from: Date, to: Date, pools: { pool: 
       errorRate: requests === 0 ? 0 : errors / requests,
       routes,
       latencyMs: { p50: quantile(0.5), p90: quantile(0.9), p99: quantile(0.99), mean: requests === 0 ? 0 : sum / requests },
+      latencyHistogram: latency,
       rows,
       predictionHistogram: predictions,
     });
   }
   versions.sort((a, b) => a.version.localeCompare(b.version, 'en', { numeric: true }));
   return { model, from: from.toISOString(), to: to.toISOString(), pools: pools.map((p) => p.pool), versions };
-}
-
-function latencyIndex(ms: number): number {
-  if (ms <= LATENCY_BASE_MS) return 0;
-  return Math.min(LATENCY_BUCKETS - 1, Math.ceil(Math.log(ms / LATENCY_BASE_MS) / Math.log(LATENCY_GROWTH)));
-}
-
-/** The upper bound of the bucket holding the q-quantile: at most 10 % above the true value. */
-function latencyQuantile(counts: Map<number, number>, total: number, q: number): number {
-  if (total === 0) return 0;
-  const rank = Math.ceil(q * total);
-  let seen = 0;
-  for (const idx of [...counts.keys()].sort((a, b) => a - b)) {
-    seen += counts.get(idx)!;
-    if (seen >= rank) return Math.round(LATENCY_BASE_MS * LATENCY_GROWTH ** idx * 1000) / 1000;
-  }
-  return 0;
 }

@@ -213,7 +213,7 @@ export const step = {
     return runStep(
       'monitor',
       () => activities<ControlActivities>(o).scheduleMonitoring({ monitor, ...(o?.everySeconds ? { everySeconds: o.everySeconds } : {}) }),
-      (s) => `schedule ${s.id}, every ${monitor.windowMinutes} min`,
+      (s) => `schedule ${s.id}, every ${o?.everySeconds ? `${o.everySeconds} s` : `${monitor.windowMinutes} min`}`,
     );
   },
 

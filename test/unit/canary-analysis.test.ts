@@ -2,18 +2,24 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { analyseCanary, type AnalysisContext } from '../../lib/canary-analysis.js';
 import { CanaryPolicy } from '../../lib/canary-contracts.js';
+import { type LatencyHistogram, latencyBucket, latencyQuantile } from '../../lib/latency-histogram.js';
 import type { MetricsReport, VersionMetrics } from '../../lib/serving.js';
 
-const metrics = (version: string, o: Partial<VersionMetrics> & { p99?: number } = {}): VersionMetrics => {
+/** `latency`: [milliseconds, requests] pairs; by default every request takes 1 ms. */
+const metrics = (version: string, o: Partial<VersionMetrics> & { latency?: [number, number][] } = {}): VersionMetrics => {
   const requests = o.requests ?? 200;
   const errors = o.errors ?? 0;
+  const latencyHistogram: LatencyHistogram = {};
+  for (const [ms, n] of o.latency ?? [[1, requests]]) latencyHistogram[latencyBucket(ms)] = (latencyHistogram[latencyBucket(ms)] ?? 0) + n;
+  const q = (x: number) => latencyQuantile(latencyHistogram, x);
   return {
     version,
     requests,
     errors,
     errorRate: requests ? errors / requests : 0,
     routes: {},
-    latencyMs: { p50: 1, p90: 2, p99: o.p99 ?? 4, mean: 1 },
+    latencyMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), mean: 1 },
+    latencyHistogram,
     rows: o.rows ?? requests - errors,
     predictionHistogram: o.predictionHistogram ?? [10, 20, 30, 40, 50, 50, 40, 30, 20, 10],
   };
@@ -88,16 +94,32 @@ describe('canary analysis', () => {
   });
 
   test('a much slower candidate fails the latency check', () => {
-    const a = analyseCanary(report(metrics('1', { p99: 4 }), metrics('2', { p99: 40 })), ctx());
+    const a = analyseCanary(report(metrics('1', { latency: [[1, 196], [4, 4]] }), metrics('2', { latency: [[40, 200]] })), ctx());
     assert.equal(a.failedCheck, 'latency');
-    assert.equal(a.p99Ratio, 10);
-    assert.equal(a.reason, 'latency: candidate p99 40.0 ms vs stable 4.0 ms, ratio 10.00 > 1.5');
+    assert.equal(a.p99Ratio, a.candidate.p99Ms / a.stable.p99Ms);
+    assert.ok(a.p99Ratio > 9 && a.p99Ratio < 11, `ratio ${a.p99Ratio}`);
+    assert.ok(a.latencyPValue! < 1e-10);
+    assert.equal(
+      a.reason,
+      `latency: candidate p99 ${a.candidate.p99Ms.toFixed(1)} ms vs stable ${a.stable.p99Ms.toFixed(1)} ms, ratio ${a.p99Ratio.toFixed(2)} > 1.5; ` +
+        `100.00 % of candidate requests slower than the stable p99 (stable: 0.00 %), χ² p = ${a.latencyPValue!.toExponential(1)}`,
+    );
   });
 
   test('a p99 ratio breach within the slack passes', () => {
-    const a = analyseCanary(report(metrics('1', { p99: 1 }), metrics('2', { p99: 3 })), ctx());
+    const a = analyseCanary(report(metrics('1'), metrics('2', { latency: [[3, 200]] })), ctx());
     assert.equal(a.verdict, 'pass');
-    assert.equal(a.p99Ratio, 3);
+    assert.ok(a.p99Ratio! > 2.5);
+  });
+
+  test('a p99 breach made by a few slow requests that chance explains passes', () => {
+    // A scheduling hiccup during the candidate's part of the window: its p99 is 2.6 × the stable one.
+    const stable = metrics('1', { requests: 120, latency: [[1, 118], [29.7, 2]] });
+    const cand = metrics('2', { requests: 630, latency: [[1, 620], [77, 10]] });
+    const a = analyseCanary(report(stable, cand), ctx());
+    assert.ok(a.p99Ratio! > 2.5 && a.candidate.p99Ms - a.stable.p99Ms > 5, `p99 ${a.candidate.p99Ms} vs ${a.stable.p99Ms}`);
+    assert.ok(a.latencyPValue! > 0.001, `p ${a.latencyPValue}`);
+    assert.equal(a.verdict, 'pass');
   });
 
   test('shifted predictions fail the prediction-shift check', () => {

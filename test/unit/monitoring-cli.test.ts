@@ -67,8 +67,34 @@ describe('plumb monitor', () => {
     await saveMonitorState({ ...freshMonitorState('churn', '3'), lastReport: report, windows: [window] }, store);
     const path = store.namedPath('monitor/churn/latest-report.html');
     assert.deepEqual(JSON.parse(await plumb('monitor', 'report', 'churn', '--json')), { model: 'churn', version: '3', path, report, window });
-    assert.equal(await plumb('monitor', 'report', 'churn'), `${path}\n  churn v3, window ${window.from} – ${window.to}: drift in tenure_months\n`);
+    assert.equal(await plumb('monitor', 'report', 'churn'), `${path}\n  churn v3, window 2026-11-27 10:00:00 – 11:00:00 UTC: 400 predictions, drift (75 % of features: tenure_months)\n`);
     assert.equal(await readFile(path, 'utf8'), '<!DOCTYPE html><title>churn</title>');
+  });
+
+  test('status shows the recent windows, the drift streak, active alerts and the last retraining', async () => {
+    const store = new LocalArtifactStore(join(dir, 'artifacts'));
+    const quiet = { from: '2026-11-27T09:00:00.000Z', to: '2026-11-27T10:00:00.000Z', rows: 0, driftedFeatures: [], performanceBreaches: [] };
+    const healthy = { from: '2026-11-27T10:00:00.000Z', to: '2026-11-27T11:00:00.000Z', rows: 350, drifted: false, share: 0.1, driftedFeatures: ['region'], performanceBreaches: [] };
+    const drifted = { from: '2026-11-27T23:30:00.000Z', to: '2026-11-28T00:30:00.000Z', rows: 420, drifted: true, share: 0.5, driftedFeatures: ['tenure_months', 'region'], performanceBreaches: ['rocAuc'] };
+    const alerts = { active: { 'drift:churn:dataset': { firstAt: '2026-11-28T00:30:00.000Z', lastSentAt: '2026-11-28T00:30:00.000Z', severity: 'critical' as const, sent: 1 } } };
+    const lastRetraining = { workflowId: 'retrain/churn', runId: 'r1', started: true, reason: 'performance below threshold: rocAuc', at: '2026-11-28T00:30:00.000Z' };
+    await saveMonitorState({ ...freshMonitorState('churn', '4'), streak: 1, alerts, lastRetraining, windows: [quiet, healthy, drifted] }, store);
+    assert.equal(
+      await plumb('monitor', 'status', 'churn', '--windows', '2'),
+      [
+        'churn v4: drift streak 1',
+        'recent windows:',
+        '  window 2026-11-27 10:00:00 – 11:00:00 UTC: 350 predictions, no dataset drift (drifted: region)',
+        '  window 2026-11-27 23:30:00 – 2026-11-28 00:30:00 UTC: 420 predictions, drift (50 % of features: tenure_months, region); performance below threshold: rocAuc',
+        'active alerts:',
+        '  critical drift:churn:dataset (since 2026-11-28T00:30:00.000Z, sent 1×)',
+        'last retraining: retrain/churn started at 2026-11-28T00:30:00.000Z (performance below threshold: rocAuc)',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(JSON.parse(await plumb('monitor', 'status', 'churn', '--json')).windows.length, 3);
+    await assert.rejects(plumb('monitor', 'status', 'churn', '--windows', '0'), (err: unknown) => err instanceof PlumbError && err.kind === 'BadInput' && /--windows "0"/.test(err.message));
+    await assert.rejects(plumb('monitor', 'status', 'nobody'), (err: unknown) => err instanceof PlumbError && err.kind === 'NotFound' && /"nobody" has not been monitored yet/.test(err.message));
   });
 
   test('report for a model whose monitor has not written one is NotFound', async () => {
