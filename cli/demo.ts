@@ -111,13 +111,14 @@ class Demo {
     // A demo run before this one left a production version: its rollout needs traffic from the start.
     if ((await this.production()) !== undefined) await this.startTraffic();
 
-    banner('1. train churn v1 and serve it');
+    banner('1. train a churn model and serve it (by canary when a production version exists)');
     const first = await this.runChurn({ trees: 150 });
+    await this.showCanary(first.version);
     if (!first.production) return this.traffic;
     await this.showPrediction();
     await this.startTraffic();
 
-    banner('2. train churn v2 and roll it out by canary against live traffic');
+    banner('2. train another version (more trees) and roll it out by canary against live traffic');
     const second = await this.runChurn({ trees: 200 });
     await this.showCanary(second.version);
     if (!second.production) return this.traffic;
@@ -249,7 +250,7 @@ class Demo {
       ...(report ? [`the drift report: ${report.path}   (npx plumb monitor report churn --open)`] : []),
       `retraining ${retraining.started ? 'started' : 'was already running'}: ${retraining.workflowId} — ${retraining.reason}`,
       ...(url ? [`  watch it in the Temporal UI: ${url}`] : []),
-      '  it trains on fresh data and stops at its approval gate; once approved it rolls out by canary like v2',
+      '  it trains on fresh data and stops at its approval gate; once approved it rolls out by canary like the version above',
       '  approve it with: npx plumb pending, then npx plumb approve churn <version> --by ml-lead',
     );
   }
