@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { CANARY_HANDLERS, type CanaryAnalysis, type CanaryControl, type CanaryState, canaryWorkflowId } from '../lib/canary-contracts.js';
+import { CANARY_HANDLERS, type CanaryAnalysis, type CanaryControl, type CanaryResult, type CanaryState, canaryWorkflowId } from '../lib/canary-contracts.js';
 import type { StackConfig } from '../lib/config.js';
 import { PlumbError, badInput } from '../lib/errors.js';
 import { SEARCH_ATTRIBUTES } from '../lib/pipeline-contracts.js';
@@ -34,7 +34,9 @@ export async function listRollouts(client: Client, model?: string): Promise<Roll
 
 /**
  * Sends a manual control to the model's running rollout; resolves with its state once applied.
- * Without `version` the rollout is found by listing (visibility lags a new run by a moment).
+ * Without `version` the rollout is found by listing (visibility lags a new run by a moment). A
+ * rollout that does not exist is NotFound; one that has ended, or a control that does not apply
+ * now (resume when not paused, …), is a Conflict saying why.
  */
 export async function controlRollout(client: Client, model: string, action: RolloutAction, payload: CanaryControl, version?: number): Promise<CanaryState> {
   const ids: string[] = [];
@@ -42,15 +44,26 @@ export async function controlRollout(client: Client, model: string, action: Roll
   else for await (const w of client.workflow.list({ query: runningQuery(model) })) ids.push(w.workflowId);
   if (ids.length === 0) throw new PlumbError('NotFound', `no canary rollout of ${model} is running`);
   if (ids.length > 1) throw new PlumbError('Conflict', `several rollouts of ${model} are running (${ids.join(', ')}): name the version with --version`);
-  return client.workflow
-    .getHandle(ids[0]!)
-    .executeUpdate<CanaryState, [CanaryControl]>(ACTIONS[action], { args: [payload] })
-    .catch((err: unknown) => {
-      throw fromFailure(err);
-    });
+  const handle = client.workflow.getHandle(ids[0]!);
+  if (version !== undefined) {
+    const status = await handle.describe().then(
+      (d) => d.status.name,
+      (err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) throw new PlumbError('NotFound', `no canary rollout of ${model} v${version} (workflow ${ids[0]}) exists`);
+        throw err;
+      },
+    );
+    if (status !== 'RUNNING') {
+      const ended = status === 'COMPLETED' ? ((await handle.result()) as CanaryResult).outcome : status.toLowerCase();
+      throw new PlumbError('Conflict', `${action} refused: the rollout of ${model} v${version} has already ended (${ended})`);
+    }
+  }
+  return handle.executeUpdate<CanaryState, [CanaryControl]>(ACTIONS[action], { args: [payload] }).catch((err: unknown) => {
+    throw fromFailure(err);
+  });
 }
 
-/** `plumb rollouts` and `plumb rollout pause|resume|abort|promote-now <model>`. */
+/** `plumb rollouts [model]` and `plumb rollout pause|resume|abort|promote-now <model> [--version <n>]`. */
 export function registerRolloutCommands(program: Command, loadConfig: () => Promise<StackConfig>): void {
   const withClient = async <R>(run: (client: Client) => Promise<R>): Promise<R> => {
     const { client, close } = await connectClient(await loadConfig());
@@ -62,12 +75,13 @@ export function registerRolloutCommands(program: Command, loadConfig: () => Prom
   };
 
   program
-    .command('rollouts')
-    .description('running canary rollouts with their step and last analysis')
+    .command('rollouts [model]')
+    .description('running canary rollouts (of one model, if named) with their step and last analysis')
     .option('--json', 'print machine-readable JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const rollouts = await withClient((client) => listRollouts(client));
-      printResult(rollouts, opts.json ?? false, () => renderRollouts(rollouts));
+    .action(async (name: string | undefined, opts: { json?: boolean }) => {
+      const model = name === undefined ? undefined : modelName(name);
+      const rollouts = await withClient((client) => listRollouts(client, model));
+      printResult(rollouts, opts.json ?? false, () => renderRollouts(rollouts, model));
     });
 
   const rollout = program.command('rollout').description('control a running canary rollout');
@@ -87,19 +101,24 @@ export function registerRolloutCommands(program: Command, loadConfig: () => Prom
       .option('--reason <text>', 'why')
       .option('--json', 'print machine-readable JSON')
       .action(async (name: string, opts: { version?: string; by?: string; reason?: string; json?: boolean }) => {
-        const parsed = ModelName.safeParse(name);
-        if (!parsed.success) throw badInput(`model: "${name}" is not a model name`);
+        const model = modelName(name);
         const version = opts.version === undefined ? undefined : Number(opts.version);
         if (version !== undefined && !(Number.isInteger(version) && version > 0)) throw badInput(`--version: "${opts.version}" is not a version number`);
         const payload = { by: opts.by ?? userInfo().username, ...(opts.reason ? { reason: opts.reason } : {}) };
-        const state = await withClient((client) => controlRollout(client, parsed.data, action, payload, version));
+        const state = await withClient((client) => controlRollout(client, model, action, payload, version));
         printResult(state, opts.json ?? false, () => `${state.model} v${state.candidate}: ${state.status}${state.status === 'running' || state.status === 'paused' ? ` at ${state.weight} %` : ''}`);
       });
   }
 }
 
-function renderRollouts(rollouts: RolloutSummary[]): string {
-  if (rollouts.length === 0) return 'no canary rollouts are running';
+function modelName(name: string): string {
+  const parsed = ModelName.safeParse(name);
+  if (!parsed.success) throw badInput(`model: "${name}" is not a model name`);
+  return parsed.data;
+}
+
+function renderRollouts(rollouts: RolloutSummary[], model?: string): string {
+  if (rollouts.length === 0) return `no canary rollouts${model ? ` of ${model}` : ''} are running`;
   return rollouts
     .map(({ state: s }) => {
       const last: CanaryAnalysis | undefined = s.analyses[s.analyses.length - 1];

@@ -1,4 +1,4 @@
-import type { CanaryAnalysis, CanaryThresholds, VersionSummary } from './canary-contracts.js';
+import { type CanaryAnalysis, type CanaryThresholds, METRICS_BUCKET_MS, type VersionSummary } from './canary-contracts.js';
 import { quantileBucket, slowerThan } from './latency-histogram.js';
 import { chiSquaredContingency, psi } from './metrics/drift.js';
 import type { MetricsReport, VersionMetrics } from './serving.js';
@@ -123,6 +123,18 @@ export function analyseCanary(report: MetricsReport, ctx: AnalysisContext): Cana
     reason: `error delta ${pct(errorRateDelta)}, p99 ratio ${p99Ratio.toFixed(2)}, PSI ${predictionPsi === undefined ? 'n/a' : predictionPsi.toFixed(3)}: within thresholds`,
   };
 }
+
+/**
+ * Where the window of a step whose routing changed at `routedAt` (epoch ms) starts: the first
+ * metrics bucket boundary at or after it. A report covers every bucket overlapping its window, so a
+ * window starting mid-bucket would also count the seconds before the step: the previous weights,
+ * and the candidate's loading, whose warm-up holds the inference threads and delays stable requests
+ * by about one candidate run — the slower the candidate, the more its own loading inflates the
+ * stable p99 it is compared with.
+ *
+ *   stepWindowStart(Date.parse('2026-01-01T00:00:03Z'))  // → Date.parse('2026-01-01T00:00:10Z')
+ */
+export const stepWindowStart = (routedAt: number): number => Math.ceil(routedAt / METRICS_BUCKET_MS) * METRICS_BUCKET_MS;
 
 /** Significance a latency or prediction breach needs (χ² test) before it fails a step. */
 export const SIGNIFICANCE = 0.001;

@@ -17,11 +17,10 @@ export const CANARY_HANDLERS = {
   state: 'canaryState',
 } as const;
 
-/**
- * Metrics are kept in 10 s buckets on each pool process; a window is complete only once its end is
- * that far in the past (docs/serving.md).
- */
-export const METRICS_SETTLE_MS = 10_000;
+/** Metrics are kept in 10 s buckets on each pool process (docs/serving.md); a report covers whole buckets. */
+export const METRICS_BUCKET_MS = 10_000;
+/** A window is complete only once its end is one bucket in the past. */
+export const METRICS_SETTLE_MS = METRICS_BUCKET_MS;
 
 export const CanaryThresholds = z.strictObject({
   /** Candidate error rate minus stable error rate above this fails the step. Default 0.01 (1 point). */
@@ -134,6 +133,8 @@ export const CanaryState = z.object({
   weight: z.number(),
   failures: z.number().int(),
   analyses: z.array(CanaryAnalysis),
+  /** When the current step is analysed next (ISO time); absent once the rollout has ended. */
+  nextAnalysisAt: z.string().optional(),
   /** The last manual action (pause, resume, abort, promoteNow), who and why. */
   lastAction: z.object({ action: z.string(), by: z.string(), reason: z.string().optional(), at: z.string() }).optional(),
 });

@@ -1,5 +1,5 @@
 import * as wf from '@temporalio/workflow';
-import { analyseCanary } from '../lib/canary-analysis.js';
+import { analyseCanary, stepWindowStart } from '../lib/canary-analysis.js';
 import {
   CANARY_HANDLERS,
   type CanaryAnalysis,
@@ -169,6 +169,7 @@ export async function canaryRollout(raw: CanaryInput): Promise<CanaryResult> {
 
   const finish = async (outcome: CanaryOutcome, reason: string): Promise<CanaryResult> => {
     let serving: string;
+    delete state.nextAnalysisAt;
     if (outcome === 'promoted') {
       state.status = 'promoting';
       show(`promoting: ${reason}`);
@@ -216,10 +217,11 @@ export async function canaryRollout(raw: CanaryInput): Promise<CanaryResult> {
     // At 100 % the candidate is routed all traffic; it becomes stable only once promoted.
     await pool.servingSetRouting({ model, stable: stab, candidate: { version: cand, weight: p.weight, mode: p.phase } });
     stage(p.phase === 'shadow' ? 'shadow' : `${p.weight}%`);
-    let from = Date.now();
+    let from = stepWindowStart(Date.now());
     let judgeAt = from + p.minMs + METRICS_SETTLE_MS;
     const waitLimit = judgeAt + maxWaitMs;
     for (;;) {
+      state.nextAnalysisAt = new Date(judgeAt).toISOString();
       show(`${p.phase === 'shadow' ? 'shadow scoring' : `${p.weight} % of traffic on the candidate`}; analysis at ${new Date(judgeAt).toISOString()}`);
       // A durable timer that pause, abort and promote-now interrupt; while paused the weights hold.
       await wf.condition(() => pending !== undefined || (state.status === 'running' && Date.now() >= judgeAt), Math.max(judgeAt - Date.now(), 1));
@@ -262,7 +264,7 @@ export async function canaryRollout(raw: CanaryInput): Promise<CanaryResult> {
         const where = p.phase === 'shadow' ? 'shadow phase' : `step ${p.weight} %`;
         return finish('rolledBack', `canary failed at ${where}: ${analysis.reason}`);
       }
-      from = Date.now();
+      from = stepWindowStart(Date.now());
       judgeAt = from + intervalMs + METRICS_SETTLE_MS;
     }
   }

@@ -1,19 +1,20 @@
-// Shared by the canary integration tests: two registered versions with v1 served, a load
-// generator sending predictions over HTTP, and helpers to start and watch a rollout.
+// Shared by the canary integration tests and the canary history recording: two registered versions
+// with v1 served, a load generator sending predictions over HTTP, and helpers to start and watch a
+// rollout.
 import type { Client } from '@temporalio/client';
 import type { LocalArtifactStore } from '../../lib/artifact-store.js';
+import type { StackConfig } from '../../lib/config.js';
 import { CANARY_HANDLERS, type CanaryInput, type CanaryPolicyInput, type CanaryResult, type CanaryState, canaryWorkflowId } from '../../lib/canary-contracts.js';
 import { queryRegistry, registerWithStart, updateRegistry } from '../../lib/registry-client.js';
 import type { ModelVersion } from '../../lib/registry-contracts.js';
 import type { ModelRef } from '../../lib/refs.js';
 import type { DeployInput, DeployResult } from '../../workflows/deploy.js';
 import { CHURN_FEATURES, POISON_CATEGORY, logisticModel, modelRefOf } from '../fixtures/onnx-models.js';
-import type { Suite } from './harness.js';
 import { row } from './serving-harness.js';
 
 export type CanaryHarness = ReturnType<typeof canaryHarness>;
 
-export function canaryHarness({ client, suite, store, url }: { client: Client; suite: Suite; store: LocalArtifactStore; url: string }) {
+export function canaryHarness({ client, config, store, url }: { client: Client; config: StackConfig; store: LocalArtifactStore; url: string }) {
   /** v1 registered, approved, promoted and served; v2 registered and approved. */
   async function twoVersions(model: string, candidate: Uint8Array): Promise<{ v2: ModelRef }> {
     const refs: ModelRef[] = [];
@@ -21,14 +22,14 @@ export function canaryHarness({ client, suite, store, url }: { client: Client; s
       await store.put(bytes);
       const ref = modelRefOf(bytes, CHURN_FEATURES);
       refs.push(ref);
-      await registerWithStart(client, suite.config.taskQueues.control, model, { model: ref, lineage: { workflowId: 'canary-test', runId: `run-${i}`, datasets: [] }, by: 'test' });
+      await registerWithStart(client, config.taskQueues.control, model, { model: ref, lineage: { workflowId: 'canary-test', runId: `run-${i}`, datasets: [] }, by: 'test' });
       await updateRegistry(client, model, 'approve', { version: i + 1, by: 'ana' });
     }
     await updateRegistry(client, model, 'promote', { version: 1, by: 'ana' });
     await client.workflow.execute<(i: DeployInput) => Promise<DeployResult>>('deployModel', {
-      taskQueue: suite.config.taskQueues.control,
+      taskQueue: config.taskQueues.control,
       workflowId: `deploy/${model}/v1/test`,
-      args: [{ model, version: 1, ref: refs[0]!, servingTaskQueue: suite.config.taskQueues.serving }],
+      args: [{ model, version: 1, ref: refs[0]!, servingTaskQueue: config.taskQueues.serving }],
     });
     return { v2: refs[1]! };
   }
@@ -64,9 +65,9 @@ export function canaryHarness({ client, suite, store, url }: { client: Client; s
 
   const start = (model: string, v2: ModelRef, policy: CanaryPolicyInput) =>
     client.workflow.start<(i: CanaryInput) => Promise<CanaryResult>>('canaryRollout', {
-      taskQueue: suite.config.taskQueues.control,
+      taskQueue: config.taskQueues.control,
       workflowId: canaryWorkflowId(model, 2),
-      args: [{ model, candidate: { version: 2, ref: v2 }, stable: 1, policy, servingTaskQueue: suite.config.taskQueues.serving }],
+      args: [{ model, candidate: { version: 2, ref: v2 }, stable: 1, policy, servingTaskQueue: config.taskQueues.serving }],
     });
 
   const status = async (model: string, version: number) => (await queryRegistry<ModelVersion>(client, model, 'get', version)).status;

@@ -37,7 +37,7 @@ after(async () => {
 });
 
 test('a rollout whose control worker is SIGKILLed mid-step resumes at the same step; plumb rollback under load then fails no request', async () => {
-  const h = canaryHarness({ client, suite, store: new LocalArtifactStore(suite.config.artifacts.dir), url });
+  const h = canaryHarness({ client, config: suite.config, store: new LocalArtifactStore(suite.config.artifacts.dir), url });
   const model = 'canary-restart';
   const { v2 } = await h.twoVersions(model, logisticModel());
   const load = h.traffic(model);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { analyseCanary, type AnalysisContext } from '../../lib/canary-analysis.js';
+import { analyseCanary, type AnalysisContext, stepWindowStart } from '../../lib/canary-analysis.js';
 import { CanaryPolicy } from '../../lib/canary-contracts.js';
 import { type LatencyHistogram, latencyBucket, latencyQuantile } from '../../lib/latency-histogram.js';
 import type { MetricsReport, VersionMetrics } from '../../lib/serving.js';
+import { VersionStats, buildReport } from '../../serving/version-stats.js';
 
 /** `latency`: [milliseconds, requests] pairs; by default every request takes 1 ms. */
 const metrics = (version: string, o: Partial<VersionMetrics> & { latency?: [number, number][] } = {}): VersionMetrics => {
@@ -168,5 +169,26 @@ describe('canary analysis', () => {
     const a = analyseCanary(report(metrics('2', { requests: 300 })), ctx({ weight: 100 }));
     assert.equal(a.verdict, 'inconclusive');
     assert.equal(a.reason, 'too few stable requests to compare with: 0 < 100');
+  });
+});
+
+describe('step windows', () => {
+  const at = (iso: string) => Date.parse(`2026-01-01T00:00:${iso}Z`);
+
+  test('a step window starts at the first metrics bucket boundary at or after the routing change', () => {
+    assert.equal(stepWindowStart(at('03.250')), at('10.000'));
+    assert.equal(stepWindowStart(at('10.000')), at('10.000'));
+    assert.equal(stepWindowStart(at('19.999')), at('20.000'));
+  });
+
+  test('requests stalled by the candidate loading just before the routing change stay out of the step window', () => {
+    const stats = new VersionStats(60_000);
+    // Stable requests delayed by the candidate's warm-up, then the step's own traffic.
+    for (let i = 0; i < 3; i++) stats.record('churn', '1', 'stable', { ok: true, latencyMs: 400, probabilities: [0.5] }, at('02.000'));
+    for (let i = 0; i < 100; i++) stats.record('churn', '1', 'stable', { ok: true, latencyMs: 1, probabilities: [0.5] }, at('12.000'));
+    const routedAt = at('03.000');
+    const p99 = (from: number) => buildReport('churn', new Date(from), new Date(at('20.000')), [{ pool: 'p1', stats: stats.snapshot() }]).versions[0]!.latencyMs.p99;
+    assert.ok(p99(routedAt) > 400, 'a window from the routing change itself covers the whole bucket before it');
+    assert.ok(p99(stepWindowStart(routedAt)) < 1.1);
   });
 });
