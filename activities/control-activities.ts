@@ -26,7 +26,7 @@ export function createControlActivities({ store, log, config }: ControlActivityD
     ...createBatchScoringActivities({ store, log }),
     ...createCanaryActivities({ log }),
     ...createMonitoringActivities({ store, log, sinks: webhook ? [webhookSink({ url: webhook })] : [] }),
-    ...createMonitorScheduleActivities({ config, log }),
+    ...createMonitorScheduleActivities({ config, store, log }),
   };
 }
 

@@ -2,12 +2,15 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { PlumbError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { registerWithStart, updateRegistry } from '../lib/registry-client.js';
+import { z } from 'zod';
+import { queryRegistry, registerWithStart, updateRegistry } from '../lib/registry-client.js';
 import {
   ModelDecisionRequest,
   type ModelVersion,
   RegisterVersionRequest,
   type RegisterResult,
+  type RegistryListing,
+  RetireRequest,
   RollbackRequest,
 } from '../lib/registry-contracts.js';
 import { defineActivity } from './define-activity.js';
@@ -71,7 +74,33 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
       ctx.log.info('model rolled back', { model, production: version.version, by: input.by });
       return version;
     }),
+
+    recordRetirement: defineActivity('recordRetirement', RetireRequest, deps.log, async (input, ctx): Promise<ModelVersion> => {
+      const { model, ...change } = input;
+      const version = await updateRegistry<ModelVersion>(client(), model, 'retire', change, { updateId: caller().updateId });
+      ctx.log.info('model retired from production', { model, version: version.version, by: input.by });
+      return version;
+    }),
+
+    readProduction: defineActivity('readProduction', ProductionQuery, deps.log, async ({ model }): Promise<ProductionAnswer> => {
+      try {
+        const listing = await queryRegistry<RegistryListing>(client(), model, 'list');
+        return { registered: true, ...(listing.aliases.production === undefined ? {} : { production: listing.aliases.production }) };
+      } catch (err) {
+        if (err instanceof PlumbError && err.kind === 'NotFound') return { registered: false };
+        throw err;
+      }
+    }),
   };
 }
 
 export type RegistryActivities = ReturnType<typeof createRegistryActivities>;
+
+/** Any name: a monitor may watch a model that was never registered (it then has no production version). */
+const ProductionQuery = z.strictObject({ model: z.string().min(1) });
+
+/** What the registry says is production: `registered` false when the model has no registry at all. */
+export interface ProductionAnswer {
+  registered: boolean;
+  production?: number;
+}
