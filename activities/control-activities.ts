@@ -25,7 +25,7 @@ export function createControlActivities({ store, log, config }: ControlActivityD
     ...createRegistryActivities({ log }),
     ...createBatchScoringActivities({ store, log }),
     ...createCanaryActivities({ log }),
-    ...createMonitoringActivities({ store, log, sinks: webhook ? [webhookSink({ url: webhook })] : [] }),
+    ...createMonitoringActivities({ store, log, sinks: webhook ? [webhookSink({ url: webhook })] : [], servingTaskQueue: config.taskQueues.serving }),
     ...createMonitorScheduleActivities({ config, store, log }),
   };
 }

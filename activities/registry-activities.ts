@@ -27,7 +27,7 @@ export interface RegistryActivityDeps {
 
 /**
  * What workflows cannot do themselves: send Updates to a model's registry workflow
- * (`model/<name>`), starting it with the first version. Each is safe to retry: a register is
+ * (`model/<name>`), starting it with the first version, and ask it what is production. Each is safe to retry: a register is
  * keyed by the calling pipeline run (a retry gets the same version back), and a decision carries
  * the time it was made, so the registry applies a repeated one once.
  */

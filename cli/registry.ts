@@ -85,10 +85,7 @@ export function registerRegistryCommands(program: Command, loadConfig: () => Pro
     .action(async (name: string, version: string, opts: { by?: string; comment?: string; deploy: boolean; json?: boolean }) => {
       const model = parseModel(name);
       const change = { version: parseVersion(version), by: opts.by ?? me(), ...(opts.comment ? { comment: opts.comment } : {}) };
-      const r = await withClient(async (client, config): Promise<ProductionChange> => {
-        const promoted = await updateRegistry<ModelVersion>(client, model, 'promote', change);
-        return opts.deploy ? { version: promoted, deployment: await deployProduction(client, config, model, promoted, 'promote') } : { version: promoted };
-      });
+      const r = await withClient((client, config) => promoteAndDeploy(client, config, model, change, { deploy: opts.deploy }));
       printResult(r, opts.json ?? false, () => renderProductionChange(model, 'promoted', r));
     });
 
@@ -101,10 +98,7 @@ export function registerRegistryCommands(program: Command, loadConfig: () => Pro
     .action(async (name: string, opts: { by?: string; comment?: string; json?: boolean }) => {
       const model = parseModel(name);
       const change = { by: opts.by ?? me(), ...(opts.comment ? { comment: opts.comment } : {}) };
-      const r = await withClient(async (client, config): Promise<ProductionChange> => {
-        const back = await updateRegistry<ModelVersion>(client, model, 'rollback', change);
-        return { version: back, deployment: await deployProduction(client, config, model, back, 'rollback') };
-      });
+      const r = await withClient((client, config) => rollbackAndDeploy(client, config, model, change));
       printResult(r, opts.json ?? false, () => renderProductionChange(model, 'rolled back', r));
     });
 
@@ -263,6 +257,24 @@ function renderPending(runs: (PendingApproval & { url?: string | undefined })[])
 export interface ProductionChange {
   version: ModelVersion;
   deployment?: DeployResult;
+}
+
+/** `plumb promote`: the registry's production alias moves to `change.version`, then (unless `deploy: false`) the pools serve it. */
+export async function promoteAndDeploy(
+  client: Client,
+  config: StackConfig,
+  model: string,
+  change: { version: number; by: string; comment?: string },
+  o: { deploy: boolean } = { deploy: true },
+): Promise<ProductionChange> {
+  const promoted = await updateRegistry<ModelVersion>(client, model, 'promote', change);
+  return o.deploy ? { version: promoted, deployment: await deployProduction(client, config, model, promoted, 'promote') } : { version: promoted };
+}
+
+/** `plumb rollback`: the previous production version is production again, then the pools serve it. */
+export async function rollbackAndDeploy(client: Client, config: StackConfig, model: string, change: { by: string; comment?: string }): Promise<ProductionChange> {
+  const back = await updateRegistry<ModelVersion>(client, model, 'rollback', change);
+  return { version: back, deployment: await deployProduction(client, config, model, back, 'rollback') };
 }
 
 /**

@@ -80,7 +80,7 @@ export async function createPipelineSchedule(client: Client, config: StackConfig
         workflowType: o.pipeline,
         workflowId: `${o.pipeline}-scheduled`,
         taskQueue: config.taskQueues.control,
-        args: [{ params: o.params, cache: true, autoApprove: false }],
+        args: [{ params: o.params, cache: true, autoApprove: false, servingTaskQueue: config.taskQueues.serving }],
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.pipeline, value: o.pipeline },
           { key: SEARCH_ATTRIBUTES.stage, value: 'starting' },
