@@ -215,7 +215,7 @@ export const step = {
     return runStep(
       'monitor',
       () => activities<ControlActivities>(o).scheduleMonitoring({ monitor, ...(o?.everySeconds ? { everySeconds: o.everySeconds } : {}) }),
-      (s) => `schedule ${s.id}, every ${monitor.windowMinutes} min`,
+      (s) => `schedule ${s.id} for v${monitor.version}, every ${s.everySeconds ?? monitor.windowMinutes * 60} s`,
     );
   },
 

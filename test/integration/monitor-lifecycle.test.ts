@@ -21,6 +21,7 @@ import { row } from './serving-harness.js';
 
 interface MonitoredResult {
   result: { version: number; deployment: DeployResult; schedule?: string };
+  steps: { step: string; summary?: string }[];
 }
 
 describe('the monitor schedule follows production (real serving pool)', () => {
@@ -74,13 +75,13 @@ describe('the monitor schedule follows production (real serving pool)', () => {
     retrain: { pipeline: 'held_retrain', params: {} },
   });
   /** The `monitored` fixture pipeline: register, approve, promote (served) and, with `everySeconds`, step.monitor. */
-  const pipeline = async (model: string, ref: ModelRef, everySeconds?: number): Promise<MonitoredResult['result']> => {
+  const pipeline = async (model: string, ref: ModelRef, everySeconds?: number): Promise<MonitoredResult['result'] & { steps: MonitoredResult['steps'] }> => {
     const run = await client.workflow.execute('monitored', {
       taskQueue: suite.config.taskQueues.control,
       workflowId: `monitored-${model}-${ref.sha256.slice(0, 8)}`,
       args: [{ params: { model, ref, ...(everySeconds ? { monitor: plan(), everySeconds } : {}) }, servingTaskQueue: suite.config.taskQueues.serving }],
     });
-    return (run as MonitoredResult).result;
+    return { ...(run as MonitoredResult).result, steps: (run as MonitoredResult).steps };
   };
   /** A version registered and approved outside any pipeline, so nothing stored a monitor plan for it. */
   const registerApproved = async (model: string, ref: ModelRef, run: string): Promise<number> => {
@@ -109,6 +110,16 @@ describe('the monitor schedule follows production (real serving pool)', () => {
     const model = modelName('fired');
     const result = await pipeline(model, refs[0]!, 1);
     assert.equal(result.schedule, `monitor/${model}`);
+    assert.deepEqual(
+      result.steps.map((s) => [s.step, s.summary]),
+      [
+        ['register', 'v1'],
+        ['approve', undefined],
+        ['promote', `${model} v1 is production`],
+        ['deploy', `${model} v1 serves all traffic`],
+        ['monitor', `schedule monitor/${model} for v1, every 1 s`],
+      ],
+    );
     // step.promote ran first: no plan was stored for v1 yet, so there was no schedule to point.
     assert.deepEqual([result.deployment.monitor.schedule, result.deployment.monitor.reason], ['absent', 'no monitor schedule: v1 has no stored monitor plan (it was never scheduled with step.monitor)']);
     const stored = MonitorPlan.parse(JSON.parse((await store.getNamed(monitorPlanKey(model, 1)))!.toString('utf8')));
