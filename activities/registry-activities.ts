@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import { z } from 'zod';
 import { PlumbError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { z } from 'zod';
 import { queryRegistry, registerWithStart, updateRegistry } from '../lib/registry-client.js';
 import {
   ModelDecisionRequest,
@@ -27,9 +27,9 @@ export interface RegistryActivityDeps {
 
 /**
  * What workflows cannot do themselves: send Updates to a model's registry workflow
- * (`model/<name>`), starting it with the first version, and ask it what is production. Each is safe to retry: a register is
- * keyed by the calling pipeline run (a retry gets the same version back), and a decision carries
- * the time it was made, so the registry applies a repeated one once.
+ * (`model/<name>`), starting it with the first version, and ask it what is production. Each is
+ * safe to retry: a register is keyed by the calling pipeline run (a retry gets the same version
+ * back), and a decision carries the time it was made, so the registry applies a repeated one once.
  */
 export function createRegistryActivities(deps: RegistryActivityDeps) {
   const client = () => deps.client ?? Context.current().client;
