@@ -8,6 +8,7 @@ import { PlumbError } from '../../lib/errors.js';
 import { freePort } from '../../lib/dev-server.js';
 import { createLogger } from '../../lib/logger.js';
 import { type MonitorInputDraft, MonitorPlan, type MonitorRunResult, monitorPlanKey, monitorScheduleId } from '../../lib/monitor-contracts.js';
+import { SEARCH_ATTRIBUTES } from '../../lib/pipeline-contracts.js';
 import { queryRegistry, registerWithStart, updateRegistry } from '../../lib/registry-client.js';
 import type { RegistryListing } from '../../lib/registry-contracts.js';
 import type { DatasetRef, ModelRef } from '../../lib/refs.js';
@@ -186,6 +187,32 @@ describe('the monitor schedule follows production (real serving pool)', () => {
       return true;
     });
     assert.deepEqual(await queryRegistry<RegistryListing>(client, model, 'list'), listing);
+  });
+
+  test('retiring is refused while a canary rollout of the model runs, and changes nothing', async () => {
+    const model = modelName('rolling');
+    await pipeline(model, refs[0]!, 3600);
+    // A rollout as visibility lists it: a canaryRollout run for the model (on a queue no worker polls, so it just stays running).
+    const rollout = await client.workflow.start('canaryRollout', {
+      taskQueue: `unpolled-${suite.name}`,
+      workflowId: `canary/${model}/v2`,
+      args: [{}],
+      typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.model, value: model }],
+    });
+    try {
+      const running = `WorkflowType = 'canaryRollout' AND ExecutionStatus = 'Running' AND ${SEARCH_ATTRIBUTES.model.name} = '${model}'`;
+      await waitFor(async () => (await client.workflow.count(running)).count === 1);
+      await assert.rejects(retireAndUndeploy(client, suite.config, model, { by: 'ana' }), (err: unknown) => {
+        assert.ok(err instanceof PlumbError);
+        assert.deepEqual([err.kind, err.message], ['Conflict', `cannot retire ${model}: a canary rollout is running (canary/${model}/v2); abort it first (plumb rollout abort ${model})`]);
+        return true;
+      });
+      assert.deepEqual((await queryRegistry<RegistryListing>(client, model, 'list')).aliases, { production: 1 });
+      assert.equal(await watched(model), '1');
+      assert.deepEqual(await predict(model), { status: 200, version: '1' });
+    } finally {
+      await rollout.terminate('test over');
+    }
   });
 });
 

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { createRegistryActivities } from '../../activities/registry-activities.js';
+import { createRetireActivities } from '../../activities/retire-activities.js';
 import type { ModelListing, PendingApproval, ProductionChange } from '../../cli/registry.js';
 import type { ApprovalDecision } from '../../lib/approval-contracts.js';
 import { createLogger } from '../../lib/logger.js';
@@ -24,7 +25,7 @@ describe('plumb models, promote, rollback, retire, approve, reject, pending', ()
 
   before(async () => {
     suite = await createSuite('registry-cli', { pipelines: { dirs: [FIXTURE_PIPELINES] } });
-    stack = await startInProcessWorker(suite, createRegistryActivities({ log }));
+    stack = await startInProcessWorker(suite, { ...createRegistryActivities({ log }), ...createRetireActivities({ log }) });
     client = stack.client;
   });
   after(async () => {
