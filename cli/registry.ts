@@ -253,11 +253,12 @@ function renderPending(runs: (PendingApproval & { url?: string | undefined })[])
     .join('\n');
 }
 
-/** What `plumb promote` and `plumb rollback` did: the registry change and, unless `--no-deploy`, the deployment. */
-export interface ProductionChange {
-  version: ModelVersion;
-  deployment?: DeployResult;
-}
+/**
+ * What `plumb promote` and `plumb rollback` print with `--json`: the version now in production (as
+ * before they deployed, so scripts reading `.version` keep working) with, unless `--no-deploy`,
+ * the deployment that serves it and what became of the monitor schedule.
+ */
+export type ProductionChange = ModelVersion & { deployment?: DeployResult };
 
 /** `plumb promote`: the registry's production alias moves to `change.version`, then (unless `deploy: false`) the pools serve it. */
 export async function promoteAndDeploy(
@@ -268,13 +269,13 @@ export async function promoteAndDeploy(
   o: { deploy: boolean } = { deploy: true },
 ): Promise<ProductionChange> {
   const promoted = await updateRegistry<ModelVersion>(client, model, 'promote', change);
-  return o.deploy ? { version: promoted, deployment: await deployProduction(client, config, model, promoted, 'promote') } : { version: promoted };
+  return o.deploy ? { ...promoted, deployment: await deployProduction(client, config, model, promoted, 'promote') } : promoted;
 }
 
 /** `plumb rollback`: the previous production version is production again, then the pools serve it. */
 export async function rollbackAndDeploy(client: Client, config: StackConfig, model: string, change: { by: string; comment?: string }): Promise<ProductionChange> {
   const back = await updateRegistry<ModelVersion>(client, model, 'rollback', change);
-  return { version: back, deployment: await deployProduction(client, config, model, back, 'rollback') };
+  return { ...back, deployment: await deployProduction(client, config, model, back, 'rollback') };
 }
 
 /**
@@ -315,6 +316,6 @@ export async function retireAndUndeploy(client: Client, config: StackConfig, mod
 }
 
 function renderProductionChange(model: string, what: 'promoted' | 'rolled back', r: ProductionChange): string {
-  if (!r.deployment) return `${model} ${what}: v${r.version.version} is production in the registry (pools and monitor schedule left as they were: --no-deploy)`;
-  return `${model} ${what}: v${r.version.version} is production and serves all traffic\n${r.deployment.monitor.reason}`;
+  if (!r.deployment) return `${model} ${what}: v${r.version} is production in the registry (pools and monitor schedule left as they were: --no-deploy)`;
+  return `${model} ${what}: v${r.version} is production and serves all traffic\n${r.deployment.monitor.reason}`;
 }

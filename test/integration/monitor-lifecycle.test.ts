@@ -141,13 +141,13 @@ describe('the monitor schedule follows production (real serving pool)', () => {
 
     const v2 = await registerApproved(model, refs[1]!, 'v2');
     const promoted = await promoteAndDeploy(client, suite.config, model, { version: v2, ...ana });
-    assert.deepEqual([promoted.version.version, promoted.deployment?.monitor.schedule], [2, 'removed']);
+    assert.deepEqual([promoted.version, promoted.deployment?.monitor.schedule], [2, 'removed']);
     assert.equal(promoted.deployment?.monitor.reason, `monitor/${model} removed: v2 has no stored monitor plan (it was never scheduled with step.monitor)`);
     assert.equal(await watched(model), undefined);
     assert.deepEqual(await predict(model), { status: 200, version: '2' });
 
     const back = await rollbackAndDeploy(client, suite.config, model, ana);
-    assert.deepEqual([back.version.version, back.deployment?.monitor.schedule], [1, 'updated']);
+    assert.deepEqual([back.version, back.deployment?.monitor.schedule], [1, 'updated']);
     assert.equal(await watched(model), '1');
     assert.equal((await getSchedule(client, monitorScheduleId(model))).everySeconds, 3600);
     assert.deepEqual(await predict(model), { status: 200, version: '1' });
@@ -162,7 +162,7 @@ describe('the monitor schedule follows production (real serving pool)', () => {
     assert.equal(await watched(model), '2');
 
     const back = await rollbackAndDeploy(client, suite.config, model, ana);
-    assert.deepEqual([back.version.version, back.deployment?.monitor.schedule], [1, 'removed']);
+    assert.deepEqual([back.version, back.deployment?.monitor.schedule], [1, 'removed']);
     assert.equal(await watched(model), undefined);
     assert.deepEqual(await predict(model), { status: 200, version: '1' });
   });

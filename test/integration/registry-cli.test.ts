@@ -93,7 +93,7 @@ describe('plumb models, promote, rollback, retire, approve, reject, pending', ()
     assert.deepEqual([badVersion.code, badVersion.stderr], [1, 'plumb: version "latest": expected a positive whole number, e.g. 3\n']);
     // No serving pool in this suite: only the registry alias moves.
     const promoted = await json<ProductionChange>('promote', model, '1', '--by', 'bo', '--no-deploy');
-    assert.deepEqual([promoted.version.status, promoted.deployment], ['production', undefined]);
+    assert.deepEqual([promoted.version, promoted.status, promoted.deployment], [1, 'production', undefined]);
     const rollback = await plumb('rollback', model, '--by', 'bo');
     assert.deepEqual(
       [rollback.code, rollback.stderr],
