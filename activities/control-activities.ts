@@ -5,6 +5,7 @@ import { createBatchScoringActivities } from './batch-scoring.js';
 import { createCanaryActivities } from './canary-activities.js';
 import { createDataActivities } from './data/data-activities.js';
 import { createRegistryActivities } from './registry-activities.js';
+import { createRetireActivities } from './retire-activities.js';
 import { createTrainingActivities } from './training-activities.js';
 import { webhookSink } from './monitoring/alerts.js';
 import { createMonitorScheduleActivities } from './monitoring/monitor-schedule-activities.js';
@@ -25,8 +26,9 @@ export function createControlActivities({ store, log, config }: ControlActivityD
     ...createRegistryActivities({ log }),
     ...createBatchScoringActivities({ store, log }),
     ...createCanaryActivities({ log }),
-    ...createMonitoringActivities({ store, log, sinks: webhook ? [webhookSink({ url: webhook })] : [] }),
-    ...createMonitorScheduleActivities({ config, log }),
+    ...createRetireActivities({ log }),
+    ...createMonitoringActivities({ store, log, sinks: webhook ? [webhookSink({ url: webhook })] : [], servingTaskQueue: config.taskQueues.serving }),
+    ...createMonitorScheduleActivities({ config, store, log }),
   };
 }
 

@@ -1,13 +1,16 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import { z } from 'zod';
 import { PlumbError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { registerWithStart, updateRegistry } from '../lib/registry-client.js';
+import { queryRegistry, registerWithStart, updateRegistry } from '../lib/registry-client.js';
 import {
   ModelDecisionRequest,
   type ModelVersion,
   RegisterVersionRequest,
   type RegisterResult,
+  type RegistryListing,
+  RetireRequest,
   RollbackRequest,
 } from '../lib/registry-contracts.js';
 import { defineActivity } from './define-activity.js';
@@ -24,9 +27,9 @@ export interface RegistryActivityDeps {
 
 /**
  * What workflows cannot do themselves: send Updates to a model's registry workflow
- * (`model/<name>`), starting it with the first version. Each is safe to retry: a register is
- * keyed by the calling pipeline run (a retry gets the same version back), and a decision carries
- * the time it was made, so the registry applies a repeated one once.
+ * (`model/<name>`), starting it with the first version, and ask it what is production. Each is
+ * safe to retry: a register is keyed by the calling pipeline run (a retry gets the same version
+ * back), and a decision carries the time it was made, so the registry applies a repeated one once.
  */
 export function createRegistryActivities(deps: RegistryActivityDeps) {
   const client = () => deps.client ?? Context.current().client;
@@ -71,7 +74,33 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
       ctx.log.info('model rolled back', { model, production: version.version, by: input.by });
       return version;
     }),
+
+    recordRetirement: defineActivity('recordRetirement', RetireRequest, deps.log, async (input, ctx): Promise<ModelVersion> => {
+      const { model, ...change } = input;
+      const version = await updateRegistry<ModelVersion>(client(), model, 'retire', change, { updateId: caller().updateId });
+      ctx.log.info('model retired from production', { model, version: version.version, by: input.by });
+      return version;
+    }),
+
+    readProduction: defineActivity('readProduction', ProductionQuery, deps.log, async ({ model }): Promise<ProductionAnswer> => {
+      try {
+        const listing = await queryRegistry<RegistryListing>(client(), model, 'list');
+        return { registered: true, ...(listing.aliases.production === undefined ? {} : { production: listing.aliases.production }) };
+      } catch (err) {
+        if (err instanceof PlumbError && err.kind === 'NotFound') return { registered: false };
+        throw err;
+      }
+    }),
   };
 }
 
 export type RegistryActivities = ReturnType<typeof createRegistryActivities>;
+
+/** Any name: a monitor may watch a model that was never registered (it then has no production version). */
+const ProductionQuery = z.strictObject({ model: z.string().min(1) });
+
+/** What the registry says is production: `registered` false when the model has no registry at all. */
+export interface ProductionAnswer {
+  registered: boolean;
+  production?: number;
+}

@@ -11,9 +11,10 @@ import { connectClient } from './client.js';
 import { printResult } from './output.js';
 import { runUrl } from './run-commands.js';
 import { type DeployInput, type DeployResult, deployWorkflowId } from '../workflows/deploy.js';
+import { type RetireModelInput, type RetireModelResult, retireWorkflowId } from '../workflows/retire.js';
 
 /**
- * `plumb models list|show|history`, `plumb promote`, `plumb rollback` (the registry) and
+ * `plumb models list|show|history|retire`, `plumb promote`, `plumb rollback` (the registry) and
  * `plumb approve|reject|pending` (runs waiting at an approval gate).
  */
 export function registerRegistryCommands(program: Command, loadConfig: () => Promise<StackConfig>): void {
@@ -59,18 +60,33 @@ export function registerRegistryCommands(program: Command, loadConfig: () => Pro
       const h = await withClient((client) => queryRegistry<RegistryHistory>(client, parseModel(name), 'history'));
       printResult(h, opts.json ?? false, () => renderHistory(h));
     });
+  models
+    .command('retire <name>')
+    .description('take a model out of production: its production version is archived, the pools stop serving it, its monitor schedule is removed')
+    .option('--by <name>', 'who retires it (default: your user name)')
+    .option('--comment <text>', 'why')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (name: string, opts: { by?: string; comment?: string; json?: boolean }) => {
+      const model = parseModel(name);
+      const change = { by: opts.by ?? me(), ...(opts.comment ? { comment: opts.comment } : {}) };
+      const r = await withClient((client, config) => retireAndUndeploy(client, config, model, change));
+      printResult(r, opts.json ?? false, () =>
+        `${model} retired: v${r.version} archived, no version is production, the pools no longer serve it; ${r.monitor.removed ? `${r.monitor.scheduleId} removed` : 'it had no monitor schedule'}`,
+      );
+    });
 
   program
     .command('promote <name> <version>')
-    .description('make an approved version production (the current one becomes the rollback target)')
+    .description('make an approved version production and serve it on the pools (the current one becomes the rollback target)')
     .option('--by <name>', 'who promotes (default: your user name)')
     .option('--comment <text>', 'why')
+    .option('--no-deploy', 'only move the registry alias: leave the pools (a stack without online serving) and the monitor schedule as they are')
     .option('--json', 'print machine-readable JSON')
-    .action(async (name: string, version: string, opts: { by?: string; comment?: string; json?: boolean }) => {
+    .action(async (name: string, version: string, opts: { by?: string; comment?: string; deploy: boolean; json?: boolean }) => {
       const model = parseModel(name);
       const change = { version: parseVersion(version), by: opts.by ?? me(), ...(opts.comment ? { comment: opts.comment } : {}) };
-      const v = await withClient((client) => updateRegistry<ModelVersion>(client, model, 'promote', change));
-      printResult(v, opts.json ?? false, () => `${model} v${v.version} is production`);
+      const r = await withClient((client, config) => promoteAndDeploy(client, config, model, change, { deploy: opts.deploy }));
+      printResult(r, opts.json ?? false, () => renderProductionChange(model, 'promoted', r));
     });
 
   program
@@ -82,12 +98,8 @@ export function registerRegistryCommands(program: Command, loadConfig: () => Pro
     .action(async (name: string, opts: { by?: string; comment?: string; json?: boolean }) => {
       const model = parseModel(name);
       const change = { by: opts.by ?? me(), ...(opts.comment ? { comment: opts.comment } : {}) };
-      const v = await withClient(async (client, config) => {
-        const back = await updateRegistry<ModelVersion>(client, model, 'rollback', change);
-        await deployRolledBack(client, config, model, back);
-        return back;
-      });
-      printResult(v, opts.json ?? false, () => `${model} rolled back: v${v.version} is production and serves all traffic`);
+      const r = await withClient((client, config) => rollbackAndDeploy(client, config, model, change));
+      printResult(r, opts.json ?? false, () => renderProductionChange(model, 'rolled back', r));
     });
 
   for (const action of ['approve', 'reject'] as const) {
@@ -242,19 +254,68 @@ function renderPending(runs: (PendingApproval & { url?: string | undefined })[])
 }
 
 /**
- * Makes the serving pools follow a registry rollback: the `deployModel` workflow loads the version
- * (normally still loaded, so a no-op) and routes all traffic to it in one switch, so requests in
- * flight are answered by one version or the other and none fail.
+ * What `plumb promote` and `plumb rollback` print with `--json`: the version now in production (as
+ * before they deployed, so scripts reading `.version` keep working) with, unless `--no-deploy`,
+ * the deployment that serves it and what became of the monitor schedule.
  */
-async function deployRolledBack(client: Client, config: StackConfig, model: string, v: ModelVersion): Promise<DeployResult> {
+export type ProductionChange = ModelVersion & { deployment?: DeployResult };
+
+/** `plumb promote`: the registry's production alias moves to `change.version`, then (unless `deploy: false`) the pools serve it. */
+export async function promoteAndDeploy(
+  client: Client,
+  config: StackConfig,
+  model: string,
+  change: { version: number; by: string; comment?: string },
+  o: { deploy: boolean } = { deploy: true },
+): Promise<ProductionChange> {
+  const promoted = await updateRegistry<ModelVersion>(client, model, 'promote', change);
+  return o.deploy ? { ...promoted, deployment: await deployProduction(client, config, model, promoted, 'promote') } : promoted;
+}
+
+/** `plumb rollback`: the previous production version is production again, then the pools serve it. */
+export async function rollbackAndDeploy(client: Client, config: StackConfig, model: string, change: { by: string; comment?: string }): Promise<ProductionChange> {
+  const back = await updateRegistry<ModelVersion>(client, model, 'rollback', change);
+  return { ...back, deployment: await deployProduction(client, config, model, back, 'rollback') };
+}
+
+/**
+ * Makes the serving pools follow a registry promotion or rollback: the `deployModel` workflow
+ * loads the version (after a rollback normally still loaded, so a no-op) and routes all traffic
+ * to it in one switch, so requests in flight are answered by one version or the other and none
+ * fail; then the monitor schedule follows (it watches the version's stored plan, or is removed).
+ */
+export async function deployProduction(client: Client, config: StackConfig, model: string, v: ModelVersion, why: 'promote' | 'rollback'): Promise<DeployResult> {
   const input: DeployInput = { model, version: v.version, ref: v.model, servingTaskQueue: config.taskQueues.serving };
   return client.workflow
     .execute<(i: DeployInput) => Promise<DeployResult>>('deployModel', {
       taskQueue: config.taskQueues.control,
-      workflowId: deployWorkflowId(model, v.version, `rollback-${Date.now()}`),
+      workflowId: deployWorkflowId(model, v.version, `${why}-${Date.now()}`),
       args: [input],
     })
     .catch((err: unknown) => {
       throw fromFailure(err);
     });
+}
+
+/**
+ * `plumb models retire`: runs the `retireModel` workflow (registry, pools, monitor schedule; see
+ * workflows/retire.ts) and waits for it. A refusal (no production version, unknown model) comes
+ * back as the registry's PlumbError, with nothing changed.
+ */
+export async function retireAndUndeploy(client: Client, config: StackConfig, model: string, change: { by: string; comment?: string }): Promise<RetireModelResult> {
+  const input: RetireModelInput = { model, ...change, servingTaskQueue: config.taskQueues.serving };
+  return client.workflow
+    .execute<(i: RetireModelInput) => Promise<RetireModelResult>>('retireModel', {
+      taskQueue: config.taskQueues.control,
+      workflowId: retireWorkflowId(model, `${change.by}-${Date.now()}`),
+      args: [input],
+    })
+    .catch((err: unknown) => {
+      throw fromFailure(err);
+    });
+}
+
+function renderProductionChange(model: string, what: 'promoted' | 'rolled back', r: ProductionChange): string {
+  if (!r.deployment) return `${model} ${what}: v${r.version} is production in the registry (pools and monitor schedule left as they were: --no-deploy)`;
+  return `${model} ${what}: v${r.version} is production and serves all traffic\n${r.deployment.monitor.reason}`;
 }

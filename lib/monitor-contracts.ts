@@ -93,20 +93,58 @@ export const freshMonitorState = (model: string, version: string): MonitorState 
   windows: [],
 });
 
-export const MonitorRunResult = z.object({
+/** A run that checked its window. */
+export const MonitorCheckResult = z.object({
   model: z.string(),
   window: WindowRecord,
   streak: z.number().int(),
   alertsSent: z.array(z.string()),
   retraining: RetrainingRecord.optional(),
 });
+export type MonitorCheckResult = z.infer<typeof MonitorCheckResult>;
+
+/** A run that checked nothing: the version it was scheduled for no longer serves production. */
+export const MonitorSkipResult = z.object({
+  model: z.string(),
+  version: z.string(),
+  skipped: z.string(),
+});
+export type MonitorSkipResult = z.infer<typeof MonitorSkipResult>;
+
+export const MonitorRunResult = z.union([MonitorCheckResult, MonitorSkipResult]);
 export type MonitorRunResult = z.infer<typeof MonitorRunResult>;
+
+/**
+ * What `step.monitor` asked for a production version, kept per version in the store
+ * (`monitorPlanKey`), so that when production moves without a pipeline (`plumb rollback`,
+ * `plumb promote`) the schedule can be pointed at the new version's own plan.
+ */
+export const MonitorPlan = z.strictObject({
+  monitor: MonitorInput,
+  /** Seconds between checks; the window length by default. */
+  everySeconds: z.number().int().positive().optional(),
+});
+export type MonitorPlan = z.infer<typeof MonitorPlan>;
+export type MonitorPlanDraft = z.input<typeof MonitorPlan>;
+
+/** What became of the monitor Schedule when production moved to `version` (see `followProduction`). */
+export const MonitorFollowResult = z.object({
+  model: z.string(),
+  version: z.string(),
+  scheduleId: z.string(),
+  /** updated: it now watches `version`; removed: it watched another version and is gone; absent: there was none and is none. */
+  schedule: z.enum(['updated', 'removed', 'absent']),
+  reason: z.string(),
+});
+export type MonitorFollowResult = z.infer<typeof MonitorFollowResult>;
 
 /** The Temporal Schedule that runs `monitorModel` for a model. */
 export const monitorScheduleId = (model: string) => `monitor/${model}`;
 /** The one retraining run per model: its fixed workflow id is what prevents duplicates. */
 export const retrainWorkflowId = (model: string) => `retrain/${model}`;
-/** Named store keys: the state and a copy of the latest report under a `.html` name. */
+/** Named store keys: the state, a copy of the latest report under a `.html` name, and each version's plan. */
 export const monitorStateKey = (model: string) => `monitor/${model}/state.json`;
 export const monitorReportKey = (model: string) => `monitor/${model}/latest-report.html`;
+/** The monitor plan of one version, written by `step.monitor`, read when that version becomes production again. */
+export const monitorPlanKey = (model: string, version: string | number) => `monitor/${model}/v${version}/input.json`;
 export const MONITOR_WORKFLOW = 'monitorModel';

@@ -103,11 +103,17 @@ export function asPlumbError(err: unknown, model: string): unknown {
   return fromFailure(err);
 }
 
-/** A failed Update's or workflow's typed cause (`Plumb<Kind>`) as a PlumbError; anything else as is. */
+/**
+ * A failed Update's or workflow's typed cause (`Plumb<Kind>`) as a PlumbError; anything else as
+ * is. The cause may sit deeper: a workflow failed by an activity's refusal carries it under the
+ * ActivityFailure.
+ */
 export function fromFailure(err: unknown): unknown {
-  const cause: unknown = err instanceof WorkflowUpdateFailedError || err instanceof WorkflowFailedError ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const kind = KINDS.find((k) => cause.type === `Plumb${k}`);
+  let cause: unknown = err instanceof WorkflowUpdateFailedError || err instanceof WorkflowFailedError ? err.cause : err;
+  for (let depth = 0; cause instanceof Error && depth < 5; depth++, cause = cause.cause) {
+    if (!(cause instanceof ApplicationFailure)) continue;
+    const type = cause.type;
+    const kind = KINDS.find((k) => type === `Plumb${k}`);
     if (kind) return new PlumbError(kind, cause.message, { cause: err });
   }
   return err;

@@ -15,7 +15,7 @@ export const ModelName = z.string().regex(MODEL_NAME, 'expected a model name: a 
 export const VersionStatus = z.enum(['registered', 'approved', 'rejected', 'production', 'archived']);
 export type VersionStatus = z.infer<typeof VersionStatus>;
 
-export const DecisionAction = z.enum(['register', 'approve', 'reject', 'promote', 'rollback', 'archive']);
+export const DecisionAction = z.enum(['register', 'approve', 'reject', 'promote', 'rollback', 'archive', 'retire']);
 export type DecisionAction = z.infer<typeof DecisionAction>;
 
 const Author = z.string().trim().min(1, 'expected who decides (a non-empty name)').max(200);
@@ -143,6 +143,10 @@ export const RollbackInput = z.strictObject({
 });
 export type RollbackInput = z.input<typeof RollbackInput>;
 
+/** Takes the model out of production entirely: the production version is archived, no version is production. */
+export const RetireInput = RollbackInput;
+export type RetireInput = RollbackInput;
+
 export const VersionSummary = ModelVersion.pick({ version: true, status: true, sha256: true, bytes: true, registeredAt: true, metrics: true }).extend({
   aliases: z.array(z.enum(['production', 'candidate'])),
 });
@@ -171,6 +175,7 @@ export const REGISTRY_UPDATES = {
   promote: 'promote',
   rollback: 'rollback',
   archive: 'archive',
+  retire: 'retire',
 } as const;
 
 export const REGISTRY_QUERIES = {
@@ -201,3 +206,6 @@ export type ModelDecisionRequest = z.input<typeof ModelDecisionRequest>;
 
 export const RollbackRequest = RollbackInput.extend({ model: ModelName });
 export type RollbackRequest = z.input<typeof RollbackRequest>;
+
+export const RetireRequest = RetireInput.extend({ model: ModelName });
+export type RetireRequest = z.input<typeof RetireRequest>;

@@ -8,6 +8,7 @@ import {
   type RegistryHistory,
   type RegistryListing,
   type RegistryState,
+  RetireInput,
   RollbackInput,
   VersionChangeInput,
 } from './registry-contracts.js';
@@ -24,6 +25,7 @@ import type { z } from 'zod';
  *
  *   checkPromote(state, { version: 3, by: 'ana' });          // throws Conflict if 3 is not approved
  *   applyPromote(state, { version: 3, by: 'ana' }, new Date()); // 3 is production, the old one archived
+ *   applyRetire(state, { by: 'ana' }, new Date());             // no version is production any more
  */
 
 export type VersionChange = 'approve' | 'reject' | 'promote' | 'archive';
@@ -91,7 +93,7 @@ const allowedFrom: Record<VersionChange, { from: ModelVersion['status'][]; why: 
   approve: { from: ['registered'], why: 'only a registered version can be approved' },
   reject: { from: ['registered', 'approved'], why: 'only a registered or approved version can be rejected (roll back a production version instead)' },
   promote: { from: ['approved'], why: 'only a registered and approved version can be promoted' },
-  archive: { from: ['registered', 'approved', 'rejected'], why: 'the production version cannot be archived (promote another version or roll back first)' },
+  archive: { from: ['registered', 'approved', 'rejected'], why: 'the production version cannot be archived (promote another version, roll back, or retire the model first)' },
 };
 
 export function checkVersionChange(state: RegistryState, change: VersionChange, raw: VersionChangeInput): void {
@@ -167,10 +169,47 @@ export function applyRollback(state: RegistryState, raw: RollbackInput, now: Dat
   return target;
 }
 
+export function checkRetire(state: RegistryState, raw: RetireInput): void {
+  const input = parse(RetireInput, raw, 'retire');
+  if (isRepeat(state, 'retire', input.by, input.at)) return;
+  if (state.aliases.production === undefined) {
+    const last = state.productionHistory[state.productionHistory.length - 1];
+    throw conflict(
+      `cannot retire ${state.model}: no version is in production${last ? ` (v${last.version} was, until ${last.to})` : ' (none ever was)'}`,
+      { model: state.model },
+    );
+  }
+}
+
+/**
+ * Takes the model out of production: the production version is archived and no version is
+ * production any more. The rollback stack is emptied: a later promotion starts a new production
+ * line, and rolling it back must not bring a retired version back by surprise.
+ */
+export function applyRetire(state: RegistryState, raw: RetireInput, now: Date): ModelVersion {
+  checkRetire(state, raw);
+  const input = parse(RetireInput, raw, 'retire');
+  if (isRepeat(state, 'retire', input.by, input.at)) {
+    return lastWhere(state.versions, (v) => v.decisions.some((d) => d.action === 'retire' && d.by === input.by && d.at === input.at))!;
+  }
+  const current = state.aliases.production!;
+  const d = decision('retire', input, now);
+  record(state, current, d);
+  retire(state, current, d);
+  delete state.aliases.production;
+  state.rollbackStack = [];
+  return findVersion(state, current);
+}
+
 function retire(state: RegistryState, version: number, d: Decision): void {
   const old = findVersion(state, version);
   old.status = 'archived';
-  const why = d.action === 'rollback' ? `rolled back${d.comment ? `: ${d.comment}` : ''}` : `replaced in production by a promotion`;
+  const why =
+    d.action === 'rollback'
+      ? `rolled back${d.comment ? `: ${d.comment}` : ''}`
+      : d.action === 'retire'
+        ? 'retired: the model left production'
+        : `replaced in production by a promotion`;
   record(state, version, { action: 'archive', by: d.by, at: d.at, comment: why });
   const open = lastWhere(state.productionHistory, (p) => p.version === version && p.to === undefined);
   if (open) open.to = d.at;

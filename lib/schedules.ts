@@ -80,7 +80,7 @@ export async function createPipelineSchedule(client: Client, config: StackConfig
         workflowType: o.pipeline,
         workflowId: `${o.pipeline}-scheduled`,
         taskQueue: config.taskQueues.control,
-        args: [{ params: o.params, cache: true, autoApprove: false }],
+        args: [{ params: o.params, cache: true, autoApprove: false, servingTaskQueue: config.taskQueues.serving }],
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.pipeline, value: o.pipeline },
           { key: SEARCH_ATTRIBUTES.stage, value: 'starting' },
@@ -132,8 +132,10 @@ export interface MonitorScheduleOptions {
 /**
  * Creates, or updates in place, the Schedule `monitor/<model>` that runs `monitorModel` with
  * `input` every `everySeconds` (default: the window length). Idempotent: promoting a new
- * production version calls it again with the new version, reference and features. The registry's
- * promote path calls this; its retire path calls `deleteMonitorSchedule`.
+ * production version calls it again with the new version, reference and features. `step.monitor`
+ * calls it (through `scheduleMonitoring`), and so does every deployment of a production version
+ * that has a stored monitor plan (`followProduction`, the last step of `deployModel`); retiring a
+ * model (`retireModel`) calls `deleteMonitorSchedule`.
  *
  *   await createMonitorSchedule(client, config, { model: 'churn', version: '3', reference, features,
  *     windowMinutes: 60, sustainedWindows: 3, retrain: { pipeline: 'churn', params: {} } });
@@ -172,14 +174,18 @@ export async function createMonitorSchedule(
   return describeSchedule(handle);
 }
 
-/** Removes the monitor Schedule of `model` (a model retired); a missing one is fine. */
-export async function deleteMonitorSchedule(client: Client, model: string): Promise<void> {
-  await client.schedule
+/** Removes the monitor Schedule of `model` (a model retired); a missing one is fine. Resolves with whether there was one. */
+export async function deleteMonitorSchedule(client: Client, model: string): Promise<boolean> {
+  return client.schedule
     .getHandle(monitorScheduleId(model))
     .delete()
-    .catch((err: unknown) => {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
-    });
+    .then(
+      () => true,
+      (err: unknown) => {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+        return false;
+      },
+    );
 }
 
 /** plumb's schedules on this stack's control task queue (others in the namespace are left out). */

@@ -72,6 +72,10 @@ export type SetRoutingInput = z.input<typeof SetRoutingInput>;
 export const UnloadVersionInput = z.object({ model: ModelName, version: ModelVersion });
 export type UnloadVersionInput = z.input<typeof UnloadVersionInput>;
 
+/** Takes the model off the pools entirely: every version unloaded, its requests answered 404. */
+export const RemoveModelInput = z.object({ model: ModelName });
+export type RemoveModelInput = z.input<typeof RemoveModelInput>;
+
 export const AssignmentResult = z.object({ generation: z.number().int(), routing: Routing.optional() });
 export type AssignmentResult = z.infer<typeof AssignmentResult>;
 

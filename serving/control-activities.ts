@@ -11,6 +11,7 @@ import {
   MetricsReportInput,
   type MetricsReport,
   type ModelAssignment,
+  RemoveModelInput,
   SetRoutingInput,
   UnloadVersionInput,
   emptyAssignment,
@@ -91,6 +92,13 @@ export async function unloadModelVersion(deps: ControlDeps, raw: UnloadVersionIn
   return AssignmentResult.parse({ generation: next.generation, routing: next.models[model]?.routing });
 }
 
+/** Drops the model from the assignment (a retired model): the pools unload it and answer its requests 404. Removing an absent model is fine. */
+export async function removeModel(deps: ControlDeps, raw: RemoveModelInput): Promise<AssignmentResult> {
+  const { model } = parseInput(RemoveModelInput, raw, 'removeModel');
+  const next = await change(deps, () => undefined, model);
+  return { generation: next.generation };
+}
+
 export async function reportModelMetrics(deps: ControlDeps, raw: MetricsReportInput): Promise<MetricsReport> {
   const input = parseInput(MetricsReportInput, raw, 'reportMetrics');
   return buildReport(input.model, new Date(input.from), new Date(input.to), await deps.stats());
@@ -164,6 +172,7 @@ export function createServingActivities(deps: ControlDeps, log: Logger) {
     servingLoadVersion: defineActivity('servingLoadVersion', LoadVersionInput, log, (input) => loadModelVersion(deps, input)),
     servingSetRouting: defineActivity('servingSetRouting', SetRoutingInput, log, (input) => setModelRouting(deps, input)),
     servingUnloadVersion: defineActivity('servingUnloadVersion', UnloadVersionInput, log, (input) => unloadModelVersion(deps, input)),
+    servingRemoveModel: defineActivity('servingRemoveModel', RemoveModelInput, log, (input) => removeModel(deps, input)),
     servingReportMetrics: defineActivity('servingReportMetrics', MetricsReportInput, log, (input) => reportModelMetrics(deps, input)),
   };
 }

@@ -1,5 +1,6 @@
 import * as wf from '@temporalio/workflow';
 import type { MonitoringActivities } from '../activities/monitoring/monitoring-activities.js';
+import type { RegistryActivities } from '../activities/registry-activities.js';
 import { driftAlerts, performanceAlerts } from '../lib/alerts.js';
 import { failureType } from '../lib/errors.js';
 import {
@@ -7,6 +8,7 @@ import {
   MonitorInput,
   type MonitorInputDraft,
   type MonitorRunResult,
+  type MonitorSkipResult,
   type MonitorState,
   type RetrainingRecord,
   type WindowRecord,
@@ -20,6 +22,10 @@ const act = wf.proxyActivities<MonitoringActivities>({
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
 });
+const registry = wf.proxyActivities<RegistryActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+});
 
 /**
  * One monitoring run for a production model, started by its Schedule (`monitor/<model>`, see
@@ -30,6 +36,12 @@ const act = wf.proxyActivities<MonitoringActivities>({
  * report, last retraining) is the model's state in the artifact store; the Schedule's overlap
  * policy SKIP keeps runs of one model strictly one after another, so reading it at the start and
  * writing it at the end cannot lose an update.
+ *
+ * A run first asks the registry whether its version is still production. The schedule normally
+ * follows production (docs/monitoring.md), but a production change that bypassed it (a canary
+ * promotion without `step.monitor`, a run already scheduled when production moved) must not
+ * judge drift, alert or retrain on a version the pools no longer serve: such a run returns
+ * `{ skipped }` with the reason and touches nothing.
  */
 export async function monitorModel(raw: MonitorInputDraft): Promise<MonitorRunResult> {
   const parsed = MonitorInput.safeParse(raw);
@@ -41,6 +53,16 @@ export async function monitorModel(raw: MonitorInputDraft): Promise<MonitorRunRe
   const to = new Date(Math.floor(Date.now() / 1000) * 1000);
   const from = new Date(to.getTime() - input.windowMinutes * 60_000);
   const show = (line: string) => wf.setCurrentDetails(`**monitor ${model}** v${version} — window ${from.toISOString()} – ${to.toISOString()}\n\n${line}`);
+
+  // Runs started by the code before this check replay without it.
+  if (wf.patched('monitor-checks-production')) {
+    const skipped = await notProduction(model, version);
+    if (skipped) {
+      wf.log.warn('monitor run skipped', { ...skipped });
+      wf.setCurrentDetails(`**monitor ${model}** v${version} — skipped\n\n${skipped.skipped}`);
+      return skipped;
+    }
+  }
 
   show('reading the prediction log');
   const state = await act.loadMonitorState({ model, version });
@@ -128,6 +150,14 @@ export async function monitorModel(raw: MonitorInputDraft): Promise<MonitorRunRe
       (retraining ? `; retraining ${retraining.started ? 'started' : 'already running'}: ${retraining.workflowId}` : ''),
   );
   return { model, window: record, streak, alertsSent: decision.send.map((a) => a.key), ...(retraining ? { retraining } : {}) };
+}
+
+/** Why `version` must not be monitored any more, or undefined while it is production. */
+async function notProduction(model: string, version: string): Promise<MonitorSkipResult | undefined> {
+  const { registered, production } = await registry.readProduction({ model });
+  if (registered && production !== undefined && String(production) === version) return undefined;
+  const now = !registered ? 'the model has no registry' : production === undefined ? 'no version is production (retired?)' : `v${production} is production`;
+  return { model, version, skipped: `v${version} is not production (${now}): no drift check, alert or retraining for a version that no longer serves` };
 }
 
 function remember(state: MonitorState, window: WindowRecord): MonitorState {

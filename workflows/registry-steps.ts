@@ -34,6 +34,11 @@ export function promoteVersion(v: VersionRef, by: string, comment?: string): Pro
   return registry.recordModelDecision({ model: v.model, version: v.version, action: 'promote', by, at: new Date().toISOString(), ...(comment === undefined ? {} : { comment }) });
 }
 
+/** Takes the model out of production in the registry; resolves with the version that was production, now archived. */
+export function retireFromProduction(model: string, by: string, comment?: string): Promise<ModelVersion> {
+  return registry.recordRetirement({ model, by, at: new Date().toISOString(), ...(comment === undefined ? {} : { comment }) });
+}
+
 /** Puts the previous production version back; resolves with it. */
 export function rollbackModel(model: string, by: string, comment?: string): Promise<ModelVersion> {
   return registry.rollbackModel({ model, by, at: new Date().toISOString(), ...(comment === undefined ? {} : { comment }) });

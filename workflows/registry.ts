@@ -11,6 +11,7 @@ import {
   type RegistryListing,
   type RegistryState,
   RegistryWorkflowInput,
+  type RetireInput,
   type RollbackInput,
   type VersionChangeInput,
   emptyRegistry,
@@ -18,9 +19,11 @@ import {
 import {
   type VersionChange,
   applyRegister,
+  applyRetire,
   applyRollback,
   applyVersionChange,
   checkRegister,
+  checkRetire,
   checkRollback,
   checkVersionChange,
   getVersion,
@@ -36,6 +39,7 @@ export const rejectVersionUpdate = wf.defineUpdate<ModelVersion, [VersionChangeI
 export const promoteUpdate = wf.defineUpdate<ModelVersion, [VersionChangeInput]>(REGISTRY_UPDATES.promote);
 export const archiveUpdate = wf.defineUpdate<ModelVersion, [VersionChangeInput]>(REGISTRY_UPDATES.archive);
 export const rollbackUpdate = wf.defineUpdate<ModelVersion, [RollbackInput]>(REGISTRY_UPDATES.rollback);
+export const retireUpdate = wf.defineUpdate<ModelVersion, [RetireInput]>(REGISTRY_UPDATES.retire);
 
 export const listQuery = wf.defineQuery<RegistryListing>(REGISTRY_QUERIES.list);
 export const getQuery = wf.defineQuery<ModelVersion, [number]>(REGISTRY_QUERIES.get);
@@ -107,6 +111,10 @@ export async function modelRegistry(raw: RegistryWorkflowInput): Promise<never> 
   wf.setHandler(rollbackUpdate, changed((i: RollbackInput) => applyRollback(state, i, now())), {
     validator: safe((i: RollbackInput) => checkRollback(state, i)),
     description: 'Put the previous production version back in production {by, comment?}; the current one is archived',
+  });
+  wf.setHandler(retireUpdate, changed((i: RetireInput) => applyRetire(state, i, now())), {
+    validator: safe((i: RetireInput) => checkRetire(state, i)),
+    description: 'Take the model out of production {by, comment?}: the production version is archived, none is production (plumb models retire also stops the pools and the monitor)',
   });
 
   wf.setHandler(listQuery, () => listing(state), { description: 'Versions with status, hash, metrics and aliases' });

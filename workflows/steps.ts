@@ -208,12 +208,14 @@ export const step = {
   /**
    * Schedules drift monitoring of a production version (the Temporal Schedule `monitor/<model>`,
    * every window): sustained drift starts `retrain`, at most one run at a time (docs/monitoring.md).
+   * The plan is stored with the version, so the schedule follows production when a rollback or a
+   * promotion outside this run brings the version back; call it after `step.promote`.
    */
   async monitor(monitor: MonitorInputDraft, o?: StepOptions & { everySeconds?: number }): Promise<{ id: string }> {
     return runStep(
       'monitor',
       () => activities<ControlActivities>(o).scheduleMonitoring({ monitor, ...(o?.everySeconds ? { everySeconds: o.everySeconds } : {}) }),
-      (s) => `schedule ${s.id}, every ${o?.everySeconds ? `${o.everySeconds} s` : `${monitor.windowMinutes} min`}`,
+      (s) => `schedule ${s.id} for v${monitor.version}, every ${s.everySeconds ?? monitor.windowMinutes * 60} s`,
     );
   },
 

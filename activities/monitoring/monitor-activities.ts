@@ -108,14 +108,20 @@ export type StartRetrainingInput = z.infer<typeof StartRetrainingInput>;
  * at most one retraining run per model exists at a time. A finished one may be followed by a new
  * one (`ALLOW_DUPLICATE`).
  */
-export async function startRetraining(input: StartRetrainingInput, client: Client, taskQueue: string): Promise<{ workflowId: string; runId: string }> {
+export async function startRetraining(
+  input: StartRetrainingInput,
+  client: Client,
+  taskQueue: string,
+  servingTaskQueue?: string,
+): Promise<{ workflowId: string; runId: string }> {
   const workflowId = retrainWorkflowId(input.model);
   const handle = await client.workflow.start(input.pipeline, {
     taskQueue,
     workflowId,
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    args: [{ params: input.params, cache: true, autoApprove: false }],
+    // As `plumb run` does: a retrained model promoted by the run deploys to this stack's pools.
+    args: [{ params: input.params, cache: true, autoApprove: false, ...(servingTaskQueue ? { servingTaskQueue } : {}) }],
     typedSearchAttributes: [
       { key: SEARCH_ATTRIBUTES.pipeline, value: input.pipeline },
       { key: SEARCH_ATTRIBUTES.stage, value: 'starting' },
@@ -125,7 +131,7 @@ export async function startRetraining(input: StartRetrainingInput, client: Clien
   return { workflowId, runId: handle.firstExecutionRunId };
 }
 
-export function createMonitorActivities(deps: { store: ArtifactStore; log: Logger }) {
+export function createMonitorActivities(deps: { store: ArtifactStore; log: Logger; servingTaskQueue?: string }) {
   const { store, log } = deps;
   return {
     extractPredictionWindow: defineActivity('extractPredictionWindow', PredictionWindowInput, log, (input) => extractPredictionWindow(input, store)),
@@ -134,7 +140,7 @@ export function createMonitorActivities(deps: { store: ArtifactStore; log: Logge
     ),
     saveMonitorState: defineActivity('saveMonitorState', z.strictObject({ state: MonitorState }), log, (input) => saveMonitorState(input.state, store)),
     startRetraining: defineActivity('startRetraining', StartRetrainingInput, log, (input) =>
-      startRetraining(input, Context.current().client, Context.current().info.taskQueue),
+      startRetraining(input, Context.current().client, Context.current().info.taskQueue, deps.servingTaskQueue),
     ),
   };
 }

@@ -30,6 +30,8 @@ export interface MonitoringDeps {
   metrics?: Registry;
   /** Sinks besides the JSON log, e.g. `webhookSink({ url })`. */
   sinks?: AlertSink[];
+  /** The serving pools' task queue, for the deploy steps of retraining runs; `plumb-serving` by default. */
+  servingTaskQueue?: string;
 }
 
 /**

@@ -9,9 +9,10 @@ import type { Alert } from '../../lib/alerts.js';
 import { LocalArtifactStore } from '../../lib/artifact-store.js';
 import { sqlString, withDuckDB } from '../../lib/duckdb.js';
 import { createLogger } from '../../lib/logger.js';
-import { MonitorState, type MonitorInputDraft, type MonitorRunResult, monitorStateKey, retrainWorkflowId } from '../../lib/monitor-contracts.js';
+import { type MonitorCheckResult, MonitorState, type MonitorInputDraft, type MonitorRunResult, monitorStateKey, retrainWorkflowId } from '../../lib/monitor-contracts.js';
+import { registerWithStart, updateRegistry } from '../../lib/registry-client.js';
 import { createMonitorSchedule, deleteMonitorSchedule, getSchedule, listSchedules, triggerSchedule } from '../../lib/schedules.js';
-import type { DatasetRef } from '../../lib/refs.js';
+import type { DatasetRef, ModelRef } from '../../lib/refs.js';
 import { createControlWorker } from '../../workers/control-worker.js';
 import { MONITOR_FEATURES, storeChurnReference, writePredictionLog } from '../support/prediction-log-fixture.js';
 import { type Suite, connectTestClient, createSuite } from './harness.js';
@@ -65,6 +66,15 @@ describe('monitor schedule', () => {
     models.push(model);
     return model;
   };
+  /** Registers `count` versions of `model` (made-up ONNX refs: nothing is served) and promotes `production`. */
+  async function inRegistry(model: string, count: number, production: number): Promise<void> {
+    for (let i = 1; i <= count; i++) {
+      const ref: ModelRef = { ...FAKE_MODEL, uri: `artifact://${String(i).repeat(64)}`, sha256: String(i).repeat(64) };
+      await registerWithStart(client, suite.config.taskQueues.control, model, { model: ref, lineage: { workflowId: 'monitor-test', runId: `run-${i}`, datasets: [] }, by: 'test' });
+      await updateRegistry(client, model, 'approve', { version: i, by: 'ana' });
+    }
+    await updateRegistry(client, model, 'promote', { version: production, by: 'ana' });
+  }
   const input = (model: string, o: Partial<MonitorInputDraft> = {}): MonitorInputDraft => ({
     model,
     version: '1',
@@ -80,8 +90,14 @@ describe('monitor schedule', () => {
     writePredictionLog(store, { model, time: new Date(Date.now() - 30_000), rows: 400, seed, drift });
   const alertsFor = (model: string) => received.filter((a) => a.model === model).map((a) => a.key).sort();
 
-  /** Triggers the schedule and returns the result of the run it started (the n-th of the schedule). */
-  async function triggerAndWait(id: string, n: number): Promise<MonitorRunResult> {
+  /** Triggers the schedule and returns the result of the run it started (the n-th of the schedule), which checked its window. */
+  async function triggerAndWait(id: string, n: number): Promise<MonitorCheckResult> {
+    const result = await triggerAndWaitAny(id, n);
+    assert.ok(!('skipped' in result), `run skipped: ${'skipped' in result ? result.skipped : ''}`);
+    return result;
+  }
+
+  async function triggerAndWaitAny(id: string, n: number): Promise<MonitorRunResult> {
     await triggerSchedule(client, id);
     let workflowId: string | undefined;
     await waitFor(async () => {
@@ -99,6 +115,7 @@ describe('monitor schedule', () => {
 
   test('the monitor schedule fires on its interval; a window without drift raises no alert and starts no retraining', async () => {
     const model = modelName('steady');
+    await inRegistry(model, 1, 1);
     await logPredictions(model, 0, 9);
     const created = await createMonitorSchedule(client, suite.config, input(model), { everySeconds: 1 });
     assert.equal(created.id, `monitor/${model}`);
@@ -124,6 +141,7 @@ describe('monitor schedule', () => {
 
   test('sustained drift starts exactly one retraining run, even when the schedule fires again before it ends; alerts go out once', async () => {
     const model = modelName('drifting');
+    await inRegistry(model, 1, 1);
     await logPredictions(model, 0.8, 8);
     const { id } = await createMonitorSchedule(client, suite.config, input(model), { everySeconds: 3600 });
 
@@ -159,6 +177,7 @@ describe('monitor schedule', () => {
 
   test('a window without predictions gives no verdict and no alert', async () => {
     const model = modelName('quiet');
+    await inRegistry(model, 1, 1);
     const { id } = await createMonitorSchedule(client, suite.config, input(model), { everySeconds: 3600 });
     const run = await triggerAndWait(id, 1);
     assert.deepEqual([run.window.rows, run.window.drifted, run.window.report, run.alertsSent, run.streak], [0, undefined, undefined, [], 0]);
@@ -167,6 +186,7 @@ describe('monitor schedule', () => {
 
   test('performance below threshold on delayed labels starts retraining at once', async () => {
     const model = modelName('mislabelled');
+    await inRegistry(model, 1, 1);
     const logFile = await logPredictions(model, 0, 9);
     // Ground truth that contradicts every logged prediction: accuracy 0.
     const groundTruth = join(suite.dir, `${model}-labels.parquet`);
@@ -182,6 +202,29 @@ describe('monitor schedule', () => {
     assert.deepEqual([run.retraining?.started, run.retraining?.reason], [true, 'performance below threshold: accuracy']);
     assert.deepEqual(alertsFor(model), [`performance/${model}/accuracy`]);
     await client.workflow.getHandle(retrainWorkflowId(model)).signal('finish');
+  });
+
+  test('a run for a version that is no longer production checks nothing and says why', async () => {
+    const model = modelName('replaced');
+    await inRegistry(model, 2, 1);
+    await updateRegistry(client, model, 'promote', { version: 2, by: 'ana' });
+    await logPredictions(model, 0.8, 8);
+    const { id } = await createMonitorSchedule(client, suite.config, input(model), { everySeconds: 3600 });
+    const run = await triggerAndWaitAny(id, 1);
+    assert.deepEqual(run, {
+      model,
+      version: '1',
+      skipped: 'v1 is not production (v2 is production): no drift check, alert or retraining for a version that no longer serves',
+    });
+    assert.equal(await store.getNamed(monitorStateKey(model)), undefined);
+    assert.deepEqual(alertsFor(model), []);
+  });
+
+  test('a run for a model with no registry checks nothing and says why', async () => {
+    const model = modelName('unregistered');
+    const { id } = await createMonitorSchedule(client, suite.config, input(model), { everySeconds: 3600 });
+    const run = await triggerAndWaitAny(id, 1);
+    assert.equal('skipped' in run ? run.skipped : undefined, 'v1 is not production (the model has no registry): no drift check, alert or retraining for a version that no longer serves');
   });
 
   test('creating the monitor schedule again updates it in place with the new version', async () => {
@@ -206,6 +249,18 @@ describe('monitor schedule', () => {
     return MonitorState.parse(JSON.parse(raw.toString('utf8')));
   }
 });
+
+const FAKE_MODEL: ModelRef = {
+  kind: 'model',
+  uri: `artifact://${'a'.repeat(64)}`,
+  sha256: 'a'.repeat(64),
+  bytes: 1234,
+  format: 'onnx',
+  features: [{ name: 'tenure', type: 'numeric' }],
+  label: 'churned',
+  trainer: 'fixture',
+  createdAt: '2026-01-01T00:00:00.000Z',
+};
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

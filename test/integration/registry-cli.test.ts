@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { createRegistryActivities } from '../../activities/registry-activities.js';
-import type { ModelListing, PendingApproval } from '../../cli/registry.js';
+import { createRetireActivities } from '../../activities/retire-activities.js';
+import type { ModelListing, PendingApproval, ProductionChange } from '../../cli/registry.js';
 import type { ApprovalDecision } from '../../lib/approval-contracts.js';
 import { createLogger } from '../../lib/logger.js';
 import { PROJECT_ROOT } from '../../lib/project-root.js';
@@ -17,14 +18,14 @@ const log = createLogger({ level: 'error' });
 const FIXTURE_PIPELINES = join(PROJECT_ROOT, 'test', 'fixtures', 'pipelines');
 const run = promisify(execFile);
 
-describe('plumb models, promote, rollback, approve, reject, pending', () => {
+describe('plumb models, promote, rollback, retire, approve, reject, pending', () => {
   let suite: Suite;
   let client: Client;
   let stack: InProcessWorker;
 
   before(async () => {
     suite = await createSuite('registry-cli', { pipelines: { dirs: [FIXTURE_PIPELINES] } });
-    stack = await startInProcessWorker(suite, createRegistryActivities({ log }));
+    stack = await startInProcessWorker(suite, { ...createRegistryActivities({ log }), ...createRetireActivities({ log }) });
     client = stack.client;
   });
   after(async () => {
@@ -90,8 +91,9 @@ describe('plumb models, promote, rollback, approve, reject, pending', () => {
 
     const badVersion = await plumb('promote', model, 'latest');
     assert.deepEqual([badVersion.code, badVersion.stderr], [1, 'plumb: version "latest": expected a positive whole number, e.g. 3\n']);
-    const promoted = await json<ModelVersion>('promote', model, '1', '--by', 'bo');
-    assert.equal(promoted.status, 'production');
+    // No serving pool in this suite: only the registry alias moves.
+    const promoted = await json<ProductionChange>('promote', model, '1', '--by', 'bo', '--no-deploy');
+    assert.deepEqual([promoted.version, promoted.status, promoted.deployment], [1, 'production', undefined]);
     const rollback = await plumb('rollback', model, '--by', 'bo');
     assert.deepEqual(
       [rollback.code, rollback.stderr],
@@ -115,6 +117,24 @@ describe('plumb models, promote, rollback, approve, reject, pending', () => {
     assert.match(human.stdout, new RegExp(`^${model}\\n`));
 
     const unknown = await plumb('models', 'show', `${model}x`);
+    assert.deepEqual([unknown.code, unknown.stderr], [1, `plumb: no model named ${model}x (no version was ever registered)\n`]);
+  });
+
+  test('refuses to retire a model with no production version, or an unknown one, and changes nothing', async () => {
+    const model = `m${randomUUID().slice(0, 8)}`;
+    const handle = await client.workflow.start('gated', {
+      taskQueue: suite.config.taskQueues.control,
+      workflowId: `gated-${model}`,
+      args: [{ params: { model, approvers: ['ana'] }, autoApprove: true }],
+    });
+    await handle.result();
+    const before = await json<RegistryHistory>('models', 'history', model);
+
+    const notProduction = await plumb('models', 'retire', model, '--by', 'bo');
+    assert.deepEqual([notProduction.code, notProduction.stderr], [1, `plumb: cannot retire ${model}: no version is in production (none ever was)\n`]);
+    assert.deepEqual(await json<RegistryHistory>('models', 'history', model), before);
+
+    const unknown = await plumb('models', 'retire', `${model}x`, '--by', 'bo');
     assert.deepEqual([unknown.code, unknown.stderr], [1, `plumb: no model named ${model}x (no version was ever registered)\n`]);
   });
 });

@@ -92,3 +92,26 @@ test('loading a first version without activating it leaves the model unrouted un
     await stack.cleanup();
   }
 });
+
+test('removing a model drops every version and its routing from the assignment: its requests get 404; removing it again is fine', async () => {
+  const stack = await makeStack();
+  const pool = await startPool(stack);
+  try {
+    const activities = createServingActivities(pool.control, silentLog);
+    const env = new MockActivityEnvironment();
+    await env.run(activities.servingLoadVersion, { model: 'churn', version: 1, ref: await storeModel(stack, logisticModel()) });
+    await env.run(activities.servingLoadVersion, { model: 'churn', version: 2, ref: await storeModel(stack, logisticModel({ shift: 1 })) });
+    await env.run(activities.servingLoadVersion, { model: 'other', version: 1, ref: await storeModel(stack, logisticModel()) });
+    assert.equal((await call(pool.url, '/v1/models/churn:predict', { body: { instances: [row(1)] } })).status, 200);
+
+    assert.deepEqual(await env.run(activities.servingRemoveModel, { model: 'churn' }), { generation: 4 });
+    const gone = await call(pool.url, '/v1/models/churn:predict', { body: { instances: [row(1)] } });
+    assert.deepEqual([gone.status, gone.body], [404, { error: 'model churn is not served here' }]);
+    assert.deepEqual(pool.control.served.versionsOf('churn'), []);
+    assert.equal((await call(pool.url, '/v1/models/other:predict', { body: { instances: [row(1)] } })).status, 200);
+    assert.deepEqual(await env.run(activities.servingRemoveModel, { model: 'churn' }), { generation: 5 });
+  } finally {
+    await pool.close();
+    await stack.cleanup();
+  }
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PlumbError } from '../../lib/errors.js';
 import { type RegisterInput, type RegistryState, emptyRegistry } from '../../lib/registry-contracts.js';
-import { applyRegister, applyRollback, applyVersionChange, checkRollback, checkVersionChange, history, listing, productionAt } from '../../lib/registry-rules.js';
+import { applyRegister, applyRetire, applyRollback, applyVersionChange, checkRetire, checkRollback, checkVersionChange, history, listing, productionAt } from '../../lib/registry-rules.js';
 
 const sha = (c: string) => c.repeat(64);
 const registration = (run: string): RegisterInput => ({
@@ -76,7 +76,7 @@ describe('registry rules', () => {
     refusedWith(
       () => checkVersionChange(s, 'archive', { version: 1, by: 'ana' }),
       'Conflict',
-      'cannot archive churn version 1: it is production; the production version cannot be archived (promote another version or roll back first)',
+      'cannot archive churn version 1: it is production; the production version cannot be archived (promote another version, roll back, or retire the model first)',
     );
     refusedWith(
       () => checkVersionChange(s, 'reject', { version: 1, by: 'ana' }),
@@ -118,5 +118,51 @@ describe('registry rules', () => {
   test('refuses a register whose model ref is not valid, naming the field', () => {
     const bad = { ...registration('a'), model: { ...registration('a').model, sha256: 'xyz' } };
     refusedWith(() => applyRegister(emptyRegistry('churn'), bad, at(0)), 'BadInput', 'register: model.sha256: expected a lowercase hex sha256 (64 characters)');
+  });
+
+  test('retiring archives the production version, leaves no production version and closes its production period', () => {
+    const s = promotedInTurn(2);
+    const retired = applyRetire(s, { by: 'bo', comment: 'product discontinued' }, at(30));
+    assert.deepEqual([retired.version, retired.status], [2, 'archived']);
+    assert.deepEqual(listing(s).aliases, {});
+    assert.deepEqual(
+      history(s).decisions.slice(-2).map((d) => [d.version, d.action, d.by, d.comment]),
+      [
+        [2, 'retire', 'bo', 'product discontinued'],
+        [2, 'archive', 'bo', 'retired: the model left production'],
+      ],
+    );
+    assert.deepEqual(history(s).productionHistory.at(-1), { version: 2, from: at(20).toISOString(), to: at(30).toISOString() });
+    assert.equal(productionAt(s, at(30).toISOString()), null);
+  });
+
+  test('after a retirement nothing rolls back, and a new production line does not return to a retired version', () => {
+    const s = promotedInTurn(2);
+    applyRetire(s, { by: 'bo' }, at(30));
+    refusedWith(() => checkRollback(s, { by: 'bo' }), 'Conflict', 'cannot roll back churn: no version is in production');
+    applyRegister(s, registration('r3'), at(40));
+    applyVersionChange(s, 'approve', { version: 3, by: 'ana' }, at(41));
+    applyVersionChange(s, 'promote', { version: 3, by: 'ana' }, at(42));
+    refusedWith(() => checkRollback(s, { by: 'bo' }), 'Conflict', 'cannot roll back churn: version 3 is production and there is no previous production version');
+  });
+
+  test('refuses to retire a model with no production version, saying whether one ever was', () => {
+    const s = emptyRegistry('churn');
+    applyRegister(s, registration('a'), at(0));
+    refusedWith(() => checkRetire(s, { by: 'bo' }), 'Conflict', 'cannot retire churn: no version is in production (none ever was)');
+    const retired = promotedInTurn(1);
+    applyRetire(retired, { by: 'bo' }, at(20));
+    refusedWith(() => checkRetire(retired, { by: 'bo' }), 'Conflict', `cannot retire churn: no version is in production (v1 was, until ${at(20).toISOString()})`);
+  });
+
+  test('applies a repeated retirement (same author and time) once, answering with the retired version', () => {
+    const s = promotedInTurn(1);
+    const change = { by: 'bo', at: at(20).toISOString() };
+    applyRetire(s, change, at(21));
+    assert.deepEqual([applyRetire(s, change, at(22)).version, history(s).decisions.filter((d) => d.action === 'retire').length], [1, 1]);
+  });
+
+  test('refuses a retirement without an author, naming the field', () => {
+    refusedWith(() => checkRetire(promotedInTurn(1), { by: ' ' }), 'BadInput', 'retire: by: expected who decides (a non-empty name)');
   });
 });
