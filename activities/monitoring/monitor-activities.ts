@@ -85,8 +85,10 @@ export async function loadMonitorState(model: string, version: string, store: Ar
   const raw = await store.getNamed(monitorStateKey(model));
   if (!raw) return freshMonitorState(model, version);
   const state = MonitorState.parse(JSON.parse(raw.toString('utf8')));
-  // A new production version is a new model to watch: its streak and alerts start over.
-  return state.version === version ? state : freshMonitorState(model, version);
+  // A new production version is a new model to watch: its streak and alerts start over. The last
+  // retraining is the model's, not the version's: a request that attaches to it is no new run.
+  if (state.version === version) return state;
+  return { ...freshMonitorState(model, version), ...(state.lastRetraining ? { lastRetraining: state.lastRetraining } : {}) };
 }
 
 /** Writes the state and, under a stable `.html` name, a copy of the latest report. */

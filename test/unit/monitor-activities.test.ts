@@ -60,8 +60,11 @@ describe('monitor activities', () => {
     assert.deepEqual((await loadMonitorState('churn', '1', store)).streak, 2);
   });
 
-  test('a new production version starts from a fresh state', async () => {
+  test('a new production version starts from a fresh state but keeps the model’s last retraining', async () => {
     await saveMonitorState({ ...freshMonitorState('churn', '1'), streak: 2 }, store);
     assert.deepEqual(await loadMonitorState('churn', '2', store), freshMonitorState('churn', '2'));
+    const lastRetraining = { workflowId: 'retrain/churn', runId: 'r1', started: true, reason: 'drift', at: '2026-11-27T10:00:00.000Z' };
+    await saveMonitorState({ ...freshMonitorState('churn', '2'), streak: 1, lastRetraining }, store);
+    assert.deepEqual(await loadMonitorState('churn', '3', store), { ...freshMonitorState('churn', '3'), lastRetraining });
   });
 });
