@@ -94,15 +94,17 @@ export function analyseCanary(report: MetricsReport, ctx: AnalysisContext): Cana
       reason: `error rate: candidate ${pct(cand.errorRate)} vs stable ${pct(stable.errorRate)}, delta ${pct(errorRateDelta)} > ${pct(t.maxErrorRateDelta)}`,
     };
   }
-  if (p99Ratio > t.maxP99Ratio && cand.latencyMs.p99 - stable.latencyMs.p99 > t.p99SlackMs && tail && tail.pValue < SIGNIFICANCE) {
+  if (p99Ratio > t.maxP99Ratio && cand.latencyMs.p99 - stable.latencyMs.p99 > t.p99SlackMs && (tail === undefined || tail.pValue < SIGNIFICANCE)) {
     return {
       ...base,
       ...numbers,
       verdict: 'fail',
       failedCheck: 'latency',
       reason:
-        `latency: candidate p99 ${cand.latencyMs.p99.toFixed(1)} ms vs stable ${stable.latencyMs.p99.toFixed(1)} ms, ratio ${p99Ratio.toFixed(2)} > ${t.maxP99Ratio}; ` +
-        `${pct(tail.candidateShare)} of candidate requests slower than the stable p99 (stable: ${pct(tail.stableShare)}), χ² p = ${tail.pValue.toExponential(1)}`,
+        `latency: candidate p99 ${cand.latencyMs.p99.toFixed(1)} ms vs stable ${stable.latencyMs.p99.toFixed(1)} ms, ratio ${p99Ratio.toFixed(2)} > ${t.maxP99Ratio}` +
+        (tail
+          ? `; ${pct(tail.candidateShare)} of candidate requests slower than the stable p99 (stable: ${pct(tail.stableShare)}), χ² p = ${tail.pValue.toExponential(1)}`
+          : ''),
     };
   }
   // A shift must be both large (PSI above its sampling noise and the threshold) and real: with the
@@ -142,8 +144,11 @@ export const SIGNIFICANCE = 0.001;
 /**
  * How many requests of each version were slower than the stable p99, and the χ² p-value of the
  * difference when the candidate's share is the larger one (1 when it is not, or nothing is slower).
+ * Undefined without histograms (a report recorded before pools kept them): the p99 rule alone
+ * decides then, as it did when that report was judged.
  */
 export function latencyTail(stable: VersionMetrics, cand: VersionMetrics): { stableShare: number; candidateShare: number; pValue: number } | undefined {
+  if (!stable.latencyHistogram || !cand.latencyHistogram) return undefined;
   const limit = quantileBucket(stable.latencyHistogram, 0.99);
   if (limit < 0 || stable.requests === 0 || cand.requests === 0) return undefined;
   const slowStable = slowerThan(stable.latencyHistogram, limit);

@@ -95,8 +95,11 @@ export const VersionMetrics = z.object({
   /** Requests per route; `shadow` requests were scored but not answered. */
   routes: z.partialRecord(Route, z.number().int()),
   latencyMs: z.object({ p50: z.number(), p90: z.number(), p99: z.number(), mean: z.number() }),
-  /** Requests per latency bucket (lib/latency-histogram.ts), for tail comparisons between versions. */
-  latencyHistogram: z.record(z.string().regex(/^[0-9]+$/, 'a bucket index'), z.number().int()),
+  /**
+   * Requests per latency bucket (lib/latency-histogram.ts), for tail comparisons between versions.
+   * Absent from reports of pools older than the histogram, which rollouts recorded then replay.
+   */
+  latencyHistogram: z.record(z.string().regex(/^[0-9]+$/, 'a bucket index'), z.number().int()).optional(),
   /** Rows scored, with the histogram of P(class 1) over 10 equal bins of [0, 1]. */
   rows: z.number().int(),
   predictionHistogram: z.array(z.number().int()).length(10),

@@ -137,7 +137,11 @@ describe('canary rollout against a real serving pool under load', { concurrency:
       assert.equal(result.outcome, 'rolledBack', result.reason);
       const last = result.analyses[result.analyses.length - 1]!;
       assert.deepEqual([last.weight, last.verdict, last.failedCheck], [50, 'fail', 'latency'], last.reason);
-      assert.match(last.reason, /^latency: candidate p99 \d+\.\d ms vs stable \d+\.\d ms, ratio \d+\.\d\d > 1\.5$/);
+      assert.match(
+        last.reason,
+        /^latency: candidate p99 \d+\.\d ms vs stable \d+\.\d ms, ratio \d+\.\d\d > 1\.5; \d+\.\d\d % of candidate requests slower than the stable p99 \(stable: \d+\.\d\d %\), χ² p = /,
+      );
+      assert.ok(last.latencyPValue! < 0.001, last.reason);
       assert.ok(last.p99Ratio! > 1.5, last.reason);
       assert.equal(result.reason, `canary failed at step 50 %: ${last.reason}`);
       const rejected = await queryRegistry<ModelVersion>(client, model, 'get', 2);

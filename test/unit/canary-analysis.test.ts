@@ -113,6 +113,15 @@ describe('canary analysis', () => {
     assert.ok(a.p99Ratio! > 2.5);
   });
 
+  test('a report without latency histograms (recorded before pools kept them) is judged by the p99 rule alone', () => {
+    const { latencyHistogram: _s, ...stable } = metrics('1', { latency: [[1, 196], [4, 4]] });
+    const { latencyHistogram: _c, ...cand } = metrics('2', { latency: [[40, 200]] });
+    const a = analyseCanary(report(stable, cand), ctx());
+    assert.equal(a.failedCheck, 'latency');
+    assert.equal(a.latencyPValue, undefined);
+    assert.equal(a.reason, `latency: candidate p99 ${a.candidate.p99Ms.toFixed(1)} ms vs stable ${a.stable.p99Ms.toFixed(1)} ms, ratio ${a.p99Ratio!.toFixed(2)} > 1.5`);
+  });
+
   test('a p99 breach made by a few slow requests that chance explains passes', () => {
     // A scheduling hiccup during the candidate's part of the window: its p99 is 2.6 × the stable one.
     const stable = metrics('1', { requests: 120, latency: [[1, 118], [29.7, 2]] });
