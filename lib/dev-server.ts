@@ -34,16 +34,23 @@ export function isPortFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** A free TCP port on the host, for tests and throwaway servers. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host, port: 0 }, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
+/** Ports this process handed out, so two calls never return the same one before it is bound. */
+const handedOut = new Set<number>();
+
+/**
+ * A free TCP port on the host, for tests and throwaway servers. Chosen at random below the
+ * kernel's ephemeral range (32768 and up on Linux) rather than asked of the kernel with port 0: a
+ * port from that range, free when checked, can become the source port of any outgoing connection
+ * before the server binds it (a stack test lost its serving port that way).
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port) || !(await isPortFree(host, port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new PlumbError('Conflict', 'no free TCP port between 20000 and 32000 on ' + host);
 }
 
 export interface DevServerOptions {
