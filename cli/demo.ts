@@ -58,7 +58,7 @@ const DRIFT_TIMEOUT_MS = 6 * 60_000;
 
 /**
  * `plumb demo`: the whole stack on the embedded default and the example pipeline end to end —
- * v1 trained and promoted, live traffic, v2 rolled out by canary, then drift injected into the
+ * v1 trained and promoted, live traffic, v2 (fresh data) rolled out by canary, then drift injected into the
  * traffic until the monitor alerts and starts retraining. Uses a stack started by `plumb up` when
  * there is one; otherwise starts one and, on a terminal, keeps it up afterwards.
  */
@@ -112,14 +112,14 @@ class Demo {
     if ((await this.production()) !== undefined) await this.startTraffic();
 
     banner('1. train a churn model and serve it (by canary when a production version exists)');
-    const first = await this.runChurn({ trees: 150 });
+    const first = await this.runChurn({ seed: 1 });
     await this.showCanary(first.version);
     if (!first.production) return this.traffic;
     await this.showPrediction();
     await this.startTraffic();
 
-    banner('2. train another version (more trees) and roll it out by canary against live traffic');
-    const second = await this.runChurn({ trees: 200 });
+    banner('2. train a new version on fresh data and roll it out by canary against live traffic');
+    const second = await this.runChurn({ seed: 2 }); // the generator's next seed stands in for newer data
     await this.showCanary(second.version);
     if (!second.production) return this.traffic;
 
