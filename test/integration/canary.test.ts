@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { controlRollout } from '../../cli/rollouts.js';
 import { LocalArtifactStore } from '../../lib/artifact-store.js';
 import type { CanaryPolicyInput } from '../../lib/canary-contracts.js';
 import { freePort } from '../../lib/dev-server.js';
-import { createLogger } from '../../lib/logger.js';
 import { queryRegistry } from '../../lib/registry-client.js';
 import type { ModelVersion } from '../../lib/registry-contracts.js';
-import { createControlWorker } from '../../workers/control-worker.js';
 import { logisticModel } from '../fixtures/onnx-models.js';
 import { type CanaryHarness, canaryHarness } from './canary-harness.js';
-import { type Suite, type WorkerProcess, connectTestClient, createSuite, startWorkerProcess } from './harness.js';
+import { type InProcessWorker, type Suite, type WorkerProcess, createSuite, startInProcessWorker, startWorkerProcess } from './harness.js';
 
 // Short steps: each takes up to 10 s to reach a metrics bucket boundary, its interval, and the 10 s
 // the pool's buckets need to settle.
@@ -33,10 +30,8 @@ const SLOW = { slowSize: 1024, slowRepeats: 18 };
 describe('canary rollout against a real serving pool under load', { concurrency: true }, () => {
   let suite: Suite;
   let serving: WorkerProcess;
-  let worker: Worker;
-  let running: Promise<void>;
+  let control: InProcessWorker;
   let client: Client;
-  let closeClient: () => Promise<void>;
   let url: string;
   let h: CanaryHarness;
 
@@ -45,16 +40,13 @@ describe('canary rollout against a real serving pool under load', { concurrency:
     suite = await createSuite('canary', { serving: { host: '127.0.0.1', port, threads: 2, assignmentPollMs: 200, statsPublishMs: 200 } });
     url = `http://127.0.0.1:${port}`;
     serving = await startWorkerProcess(suite, 'serving');
-    ({ worker } = await createControlWorker({ config: suite.config, log: createLogger({ level: 'error', write: () => {} }) }));
-    running = worker.run();
-    ({ client, close: closeClient } = await connectTestClient(suite.config));
+    control = await startInProcessWorker(suite);
+    client = control.client;
     h = canaryHarness({ client, config: suite.config, store: new LocalArtifactStore(suite.config.artifacts.dir), url });
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await closeClient?.();
+    await control?.stop();
     await serving?.stop();
   });
 

@@ -1,9 +1,10 @@
 // Shared by integration tests: the dev server started by test/run.ts, a stack file per suite
 // (own task queues and artifact folder), worker processes that are always cleaned up.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
@@ -105,4 +106,21 @@ export async function startInProcessWorker(suite: Suite, activities?: object): P
       await close();
     },
   };
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `plumb` CLI process against the suite's stack; a failing command resolves with its exit code. */
+export async function runPlumb(suite: Suite, ...args: string[]): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'bin', 'plumb.js'), '--config', suite.file, ...args], { cwd: PROJECT_ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as CliRun;
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Client, ScheduleNotFoundError } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { promoteAndDeploy, retireAndUndeploy, rollbackAndDeploy } from '../../cli/registry.js';
 import { LocalArtifactStore } from '../../lib/artifact-store.js';
 import { PlumbError } from '../../lib/errors.js';
 import { freePort } from '../../lib/dev-server.js';
-import { createLogger } from '../../lib/logger.js';
 import { type MonitorInputDraft, MonitorPlan, type MonitorRunResult, monitorPlanKey, monitorScheduleId } from '../../lib/monitor-contracts.js';
 import { SEARCH_ATTRIBUTES } from '../../lib/pipeline-contracts.js';
 import { queryRegistry, registerWithStart, updateRegistry } from '../../lib/registry-client.js';
@@ -14,10 +12,9 @@ import type { RegistryListing } from '../../lib/registry-contracts.js';
 import type { DatasetRef, ModelRef } from '../../lib/refs.js';
 import { deleteMonitorSchedule, getSchedule } from '../../lib/schedules.js';
 import type { DeployResult } from '../../workflows/deploy.js';
-import { createControlWorker } from '../../workers/control-worker.js';
 import { CHURN_FEATURES, logisticModel, modelRefOf } from '../fixtures/onnx-models.js';
 import { MONITOR_FEATURES, storeChurnReference } from '../support/prediction-log-fixture.js';
-import { type Suite, type WorkerProcess, connectTestClient, createSuite, startWorkerProcess } from './harness.js';
+import { type InProcessWorker, type Suite, type WorkerProcess, createSuite, startInProcessWorker, startWorkerProcess } from './harness.js';
 import { row } from './serving-harness.js';
 
 interface MonitoredResult {
@@ -28,10 +25,8 @@ interface MonitoredResult {
 describe('the monitor schedule follows production (real serving pool)', () => {
   let suite: Suite;
   let serving: WorkerProcess;
-  let worker: Worker;
-  let running: Promise<void>;
+  let control: InProcessWorker;
   let client: Client;
-  let closeClient: () => Promise<void>;
   let store: LocalArtifactStore;
   let url: string;
   let reference: DatasetRef;
@@ -51,15 +46,12 @@ describe('the monitor schedule follows production (real serving pool)', () => {
       refs.push(modelRefOf(bytes, CHURN_FEATURES));
     }
     serving = await startWorkerProcess(suite, 'serving');
-    ({ worker } = await createControlWorker({ config: suite.config, log: createLogger({ level: 'error', write: () => {} }) }));
-    running = worker.run();
-    ({ client, close: closeClient } = await connectTestClient(suite.config));
+    control = await startInProcessWorker(suite);
+    client = control.client;
   });
   after(async () => {
     for (const model of models) await deleteMonitorSchedule(client, model).catch(() => {});
-    worker?.shutdown();
-    await running;
-    await closeClient?.();
+    await control?.stop();
     await serving?.stop();
   });
 

@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import type { RolloutSummary } from '../../cli/rollouts.js';
 import { LocalArtifactStore } from '../../lib/artifact-store.js';
 import type { CanaryPolicyInput, CanaryState } from '../../lib/canary-contracts.js';
 import { freePort } from '../../lib/dev-server.js';
-import { createLogger } from '../../lib/logger.js';
-import { PROJECT_ROOT } from '../../lib/project-root.js';
-import { createControlWorker } from '../../workers/control-worker.js';
 import { logisticModel } from '../fixtures/onnx-models.js';
 import { type CanaryHarness, canaryHarness } from './canary-harness.js';
-import { type Suite, type WorkerProcess, connectTestClient, createSuite, startWorkerProcess } from './harness.js';
+import { type InProcessWorker, type Suite, type WorkerProcess, createSuite, runPlumb, startInProcessWorker, startWorkerProcess } from './harness.js';
 
-const run = promisify(execFile);
 
 // No traffic and a requirement no window meets: the rollout stays at its first step, analysing
 // (inconclusive) every second, until the CLI acts on it.
@@ -25,38 +17,25 @@ const HOLD: CanaryPolicyInput = { steps: [50, 100], interval: '1s', minRequests:
 describe('plumb rollouts and plumb rollout (CLI process) against running canary rollouts', () => {
   let suite: Suite;
   let serving: WorkerProcess;
-  let worker: Worker;
-  let running: Promise<void>;
+  let control: InProcessWorker;
   let client: Client;
-  let closeClient: () => Promise<void>;
   let h: CanaryHarness;
 
   before(async () => {
     const port = await freePort();
     suite = await createSuite('rollouts-cli', { serving: { host: '127.0.0.1', port, threads: 1, assignmentPollMs: 200, statsPublishMs: 200 } });
     serving = await startWorkerProcess(suite, 'serving');
-    ({ worker } = await createControlWorker({ config: suite.config, log: createLogger({ level: 'error', write: () => {} }) }));
-    running = worker.run();
-    ({ client, close: closeClient } = await connectTestClient(suite.config));
+    control = await startInProcessWorker(suite);
+    client = control.client;
     h = canaryHarness({ client, config: suite.config, store: new LocalArtifactStore(suite.config.artifacts.dir), url: `http://127.0.0.1:${port}` });
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await closeClient?.();
+    await control?.stop();
     await serving?.stop();
   });
 
-  const plumb = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [join(PROJECT_ROOT, 'bin', 'plumb.js'), '--config', suite.file, ...args], { cwd: PROJECT_ROOT });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const plumb = (...args: string[]) => runPlumb(suite, ...args);
   const ok = async (...args: string[]): Promise<string> => {
     const r = await plumb(...args);
     assert.equal(r.code, 0, r.stderr);

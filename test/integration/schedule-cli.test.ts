@@ -1,50 +1,28 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
-import { createLogger } from '../../lib/logger.js';
-import { PROJECT_ROOT } from '../../lib/project-root.js';
 import type { ScheduleInfo } from '../../lib/schedules.js';
-import { createControlWorker } from '../../workers/control-worker.js';
-import { type Suite, connectTestClient, createSuite } from './harness.js';
+import { type InProcessWorker, type Suite, createSuite, runPlumb, startInProcessWorker } from './harness.js';
 
-const run = promisify(execFile);
-const log = createLogger({ level: 'error' });
 
 describe('plumb schedule (CLI process)', () => {
   let suite: Suite;
   let client: Client;
-  let closeClient: () => Promise<void>;
-  let worker: Worker;
-  let running: Promise<void>;
+  let control: InProcessWorker;
   let id: string;
 
   before(async () => {
     suite = await createSuite('schedule-cli');
     id = `nightly-${suite.name}`;
-    ({ client, close: closeClient } = await connectTestClient(suite.config));
-    ({ worker } = await createControlWorker({ config: suite.config, log }));
-    running = worker.run();
+    control = await startInProcessWorker(suite);
+    client = control.client;
   });
   after(async () => {
     await client.schedule.getHandle(id).delete().catch(() => {});
-    worker?.shutdown();
-    await running;
-    await closeClient?.();
+    await control?.stop();
   });
 
-  const plumb = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [join(PROJECT_ROOT, 'bin', 'plumb.js'), '--config', suite.file, ...args], { cwd: PROJECT_ROOT });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const plumb = (...args: string[]) => runPlumb(suite, ...args);
   const json = <T>(r: { code: number; stdout: string; stderr: string }): T => {
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(r.stdout) as T;
